@@ -1,0 +1,214 @@
+"""Every setting of socialsync, in one place.
+
+Settings come from the environment (prefix ``SOCIALSYNC_``) or a ``.env`` file. Platform base URLs
+are settings too: in *sandbox mode* (no real app credentials configured) they are rewritten to
+point at the local platform emulator, so that nothing else in the code knows about the sandbox.
+
+The sandbox mirrors every real host under a path prefix named after the host::
+
+    https://graph.instagram.com/v24.0/me  ->  http://127.0.0.1:8090/graph.instagram.com/v24.0/me
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Real hosts. In sandbox mode each becomes f"{sandbox_url}/{host}".
+INSTAGRAM_WWW = "https://www.instagram.com"
+INSTAGRAM_API = "https://api.instagram.com"
+INSTAGRAM_GRAPH = "https://graph.instagram.com"
+FACEBOOK_WWW = "https://www.facebook.com"
+FACEBOOK_GRAPH = "https://graph.facebook.com"
+
+
+def sandbox_base(sandbox_url: str, real_base: str) -> str:
+    """Map a real platform base URL to its mirror inside the sandbox."""
+    return f"{sandbox_url.rstrip('/')}/{urlsplit(real_base).netloc}"
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIALSYNC_", env_file=".env", extra="ignore", frozen=False
+    )
+
+    # --- infrastructure -------------------------------------------------------------------
+    redis_url: str | None = Field(
+        default=None, description="Redis URL. Unset: `socialsync up` starts a local redis-server."
+    )
+    mongodb_url: str | None = Field(
+        default=None,
+        description="MongoDB URL. Unset: `socialsync up` starts the embedded MongoDB-wire server.",
+    )
+    mongodb_db: str = "socialsync"
+    data_dir: Path = Path(".data")
+    local_redis_port: int = Field(default=6390, description="Port of the Redis `up` starts.")
+    local_mongodb_port: int = Field(default=27027, description="Port of the MongoDB `up` starts.")
+
+    # --- web receiver ---------------------------------------------------------------------
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Where browsers and Meta reach the receiver; OAuth redirect URIs derive from it.",
+    )
+    admin_token: SecretStr | None = None
+    return_url_allowlist: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://localhost", "http://127.0.0.1"],
+        description="Allowed return_url prefixes (scheme://host[:port][/path]), comma separated.",
+    )
+    oauth_state_ttl_seconds: int = 600
+    max_body_bytes: int = 1024 * 1024
+
+    # --- secrets at rest --------------------------------------------------------------------
+    token_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys, comma separated; the first encrypts, all decrypt (rotation).",
+    )
+
+    # --- Instagram / Meta apps --------------------------------------------------------------
+    instagram_app_id: str | None = None
+    instagram_app_secret: SecretStr | None = None
+    meta_app_id: str | None = None
+    meta_app_secret: SecretStr | None = None
+    graph_version: str = "v24.0"
+    instagram_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "instagram_business_basic",
+            "instagram_business_content_publish",
+            "instagram_business_manage_comments",
+            "instagram_business_manage_insights",
+        ]
+    )
+    facebook_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "instagram_basic",
+            "instagram_content_publish",
+            "instagram_manage_comments",
+            "instagram_manage_insights",
+            "pages_show_list",
+            "pages_read_engagement",
+        ]
+    )
+    instagram_www_url: str = INSTAGRAM_WWW
+    instagram_api_url: str = INSTAGRAM_API
+    instagram_graph_url: str = INSTAGRAM_GRAPH
+    facebook_www_url: str = FACEBOOK_WWW
+    facebook_graph_url: str = FACEBOOK_GRAPH
+    http_timeout_seconds: float = 20.0
+
+    # --- sandbox ----------------------------------------------------------------------------
+    sandbox: bool | None = Field(
+        default=None,
+        description="Force sandbox mode on/off. Unset: on when no Meta app credentials are set.",
+    )
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = 8090
+    sandbox_url: str | None = None
+
+    # --- worker -----------------------------------------------------------------------------
+    worker_max_jobs: int = 20
+    token_refresh_window_days: int = 7
+    token_refresh_cron_minutes: int = 60
+    queue_name: str = "socialsync:queue"
+
+    # --- logging ----------------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    _split = field_validator(
+        "return_url_allowlist", "token_keys", "instagram_scopes", "facebook_scopes", mode="before"
+    )(_split_csv)
+
+    # --- derived ----------------------------------------------------------------------------
+    @cached_property
+    def sandbox_mode(self) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        has_ig = bool(self.instagram_app_id and self.instagram_app_secret)
+        has_fb = bool(self.meta_app_id and self.meta_app_secret)
+        return not (has_ig or has_fb)
+
+    @property
+    def redis_dsn(self) -> str:
+        """The Redis to use: the configured one, else the local one `socialsync up` runs."""
+        return self.redis_url or f"redis://127.0.0.1:{self.local_redis_port}/0"
+
+    @property
+    def mongodb_dsn(self) -> str:
+        """The MongoDB to use: the configured one, else the local one `socialsync up` runs."""
+        return self.mongodb_url or (
+            f"mongodb://127.0.0.1:{self.local_mongodb_port}/"
+            "?retryWrites=false&tz_aware=true&directConnection=true"
+        )
+
+    @property
+    def sandbox_base_url(self) -> str:
+        return self.sandbox_url or f"http://{self.sandbox_host}:{self.sandbox_port}"
+
+    def platform_url(self, real_base: str) -> str:
+        """Base URL to call for a platform host, honouring sandbox mode."""
+        if self.sandbox_mode:
+            return sandbox_base(self.sandbox_base_url, real_base)
+        return real_base.rstrip("/")
+
+    @property
+    def ig_www(self) -> str:
+        return self.platform_url(self.instagram_www_url)
+
+    @property
+    def ig_api(self) -> str:
+        return self.platform_url(self.instagram_api_url)
+
+    @property
+    def ig_graph(self) -> str:
+        return self.platform_url(self.instagram_graph_url)
+
+    @property
+    def fb_www(self) -> str:
+        return self.platform_url(self.facebook_www_url)
+
+    @property
+    def fb_graph(self) -> str:
+        return self.platform_url(self.facebook_graph_url)
+
+    # Sandbox credentials: the emulator accepts exactly these.
+    @property
+    def ig_client_id(self) -> str:
+        return self.instagram_app_id or ("sandbox-ig-app" if self.sandbox_mode else "")
+
+    @property
+    def ig_client_secret(self) -> str:
+        if self.instagram_app_secret:
+            return self.instagram_app_secret.get_secret_value()
+        return "sandbox-ig-secret" if self.sandbox_mode else ""
+
+    @property
+    def fb_client_id(self) -> str:
+        return self.meta_app_id or ("sandbox-meta-app" if self.sandbox_mode else "")
+
+    @property
+    def fb_client_secret(self) -> str:
+        if self.meta_app_secret:
+            return self.meta_app_secret.get_secret_value()
+        return "sandbox-meta-secret" if self.sandbox_mode else ""
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (tests, CLI flags)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
