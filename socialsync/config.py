@@ -101,6 +101,14 @@ class Settings(BaseSettings):
             "pages_read_engagement",
         ]
     )
+    instagram_required_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["instagram_business_basic"],
+        description="Scopes without which an Instagram-Login connect fails with missing_scopes.",
+    )
+    facebook_required_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["instagram_basic", "pages_show_list", "pages_read_engagement"],
+        description="Scopes without which a Facebook-Login connect fails with missing_scopes.",
+    )
     instagram_www_url: str = INSTAGRAM_WWW
     instagram_api_url: str = INSTAGRAM_API
     instagram_graph_url: str = INSTAGRAM_GRAPH
@@ -121,6 +129,9 @@ class Settings(BaseSettings):
     worker_max_jobs: int = 20
     token_refresh_window_days: int = 7
     token_refresh_cron_minutes: int = 60
+    retry_backoff_base_seconds: float = Field(
+        default=30.0, description="First retry delay of a failed job; doubles per try, with jitter."
+    )
     queue_name: str = "socialsync:queue"
 
     # --- logging ----------------------------------------------------------------------------
@@ -128,7 +139,13 @@ class Settings(BaseSettings):
     log_json: bool = True
 
     _split = field_validator(
-        "return_url_allowlist", "token_keys", "instagram_scopes", "facebook_scopes", mode="before"
+        "return_url_allowlist",
+        "token_keys",
+        "instagram_scopes",
+        "facebook_scopes",
+        "instagram_required_scopes",
+        "facebook_required_scopes",
+        mode="before",
     )(_split_csv)
 
     # --- derived ----------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Platform integrations; each platform's specifics stay inside its own package."""

@@ -1,0 +1,1 @@
+"""Instagram through the Meta Graph API, with Instagram Login and Facebook Login."""

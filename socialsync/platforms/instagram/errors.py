@@ -1,0 +1,128 @@
+"""Meta's error model, classified on code / subcode / is_transient (never on message text).
+
+The table is PLATFORM_FACTS.md §5.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorKind(StrEnum):
+    TRANSIENT = "transient"          # retry with backoff
+    THROTTLED = "throttled"          # defer per rate-limit state
+    TOKEN_INVALID = "token_invalid"  # account needs reconnect; no retry
+    PERMISSION = "permission"        # capability unavailable
+    INVALID_PARAMETER = "invalid_parameter"
+    POLICY_BLOCK = "policy_block"    # defer, alert
+    SPAM = "spam"                    # do not retry now
+    PUBLISH_QUOTA = "publish_quota"
+    MEDIA_URL = "media_url"          # caller must fix the URL
+    NOT_READY = "not_ready"          # container still processing
+    CONTAINER_GONE = "container_gone"
+    BAD_INPUT = "bad_input"          # caller's media or caption
+    UNKNOWN = "unknown"
+
+
+THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
+TRANSIENT_CODES = frozenset({1, 2, -1})
+BAD_INPUT_CODES = frozenset({36000, 36001, 36002, 36003, 36004, 352})
+
+
+def classify(code: int | None, subcode: int | None, is_transient: bool | None, status: int) -> ErrorKind:
+    if code == 4 and subcode == 2207051:
+        return ErrorKind.SPAM
+    if code in THROTTLE_CODES:
+        return ErrorKind.THROTTLED
+    if code == 190:
+        return ErrorKind.TOKEN_INVALID
+    if code == 9 and subcode == 2207042:
+        return ErrorKind.PUBLISH_QUOTA
+    if code == 9004 or subcode == 2207052:
+        return ErrorKind.MEDIA_URL
+    if code == 9007 or subcode == 2207027:
+        return ErrorKind.NOT_READY
+    if (code == -2 and subcode == 2207020) or (code == 24 and subcode == 2207008):
+        return ErrorKind.CONTAINER_GONE
+    if code in BAD_INPUT_CODES or subcode == 2207028:
+        return ErrorKind.BAD_INPUT
+    if code == 368:
+        return ErrorKind.POLICY_BLOCK
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return ErrorKind.PERMISSION
+    if code in TRANSIENT_CODES or is_transient or status >= 500:
+        return ErrorKind.TRANSIENT
+    if code == 100:
+        return ErrorKind.INVALID_PARAMETER
+    return ErrorKind.UNKNOWN
+
+
+class GraphError(Exception):
+    """An error answered by a Meta endpoint (Graph shape, or api.instagram.com's OAuth shape)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | None = None,
+        subcode: int | None = None,
+        is_transient: bool | None = None,
+        fbtrace_id: str | None = None,
+        user_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.subcode = subcode
+        self.is_transient = is_transient
+        self.fbtrace_id = fbtrace_id
+        self.user_message = user_message
+        self.kind = classify(code, subcode, is_transient, status)
+
+    @classmethod
+    def from_response(cls, status: int, body: Any) -> "GraphError":
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            err = body["error"]
+            return cls(
+                str(err.get("message") or "Graph API error"),
+                status=status,
+                code=_int(err.get("code")),
+                subcode=_int(err.get("error_subcode")),
+                is_transient=err.get("is_transient"),
+                fbtrace_id=err.get("fbtrace_id"),
+                user_message=err.get("error_user_msg"),
+            )
+        if isinstance(body, dict) and "error_type" in body:  # api.instagram.com OAuth errors
+            return cls(
+                str(body.get("error_message") or body["error_type"]),
+                status=status,
+                code=_int(body.get("code")),
+            )
+        return cls(f"unexpected HTTP {status} from Meta", status=status)
+
+    def describe(self) -> dict[str, Any]:
+        """A loggable, storable summary (no request data, so no token)."""
+        return {
+            "kind": self.kind.value,
+            "code": self.code,
+            "subcode": self.subcode,
+            "message": self.message,
+            "fbtrace_id": self.fbtrace_id,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.message} (code={self.code}, subcode={self.subcode}, status={self.status})"
+
+
+class TransportError(Exception):
+    """The request did not get an answer (timeout, connection lost): outcome unknown."""
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

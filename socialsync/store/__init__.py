@@ -1,0 +1,59 @@
+"""MongoDB access: one module per collection family; indexes are created at start-up.
+
+`Store` is passed explicitly (web app state, worker context); there is no module-level client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from socialsync.config import Settings
+
+
+@dataclass
+class Store:
+    client: AsyncMongoClient
+    db: AsyncDatabase
+
+    @property
+    def tenants(self):  # noqa: ANN201 - AsyncCollection
+        return self.db["tenants"]
+
+    @property
+    def api_keys(self):  # noqa: ANN201
+        return self.db["api_keys"]
+
+    @property
+    def accounts(self):  # noqa: ANN201
+        return self.db["accounts"]
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+async def ensure_indexes(store: Store) -> None:
+    """Create every index; idempotent, safe to run from many replicas at once."""
+    from socialsync.store import accounts, tenants  # noqa: PLC0415 - avoid import cycle
+
+    await tenants.ensure_indexes(store)
+    await accounts.ensure_indexes(store)
+
+
+async def open_store(settings: Settings, *, create_indexes: bool = True) -> Store:
+    client: AsyncMongoClient = AsyncMongoClient(
+        settings.mongodb_dsn,
+        tz_aware=True,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        appname="socialsync",
+    )
+    store = Store(client=client, db=client[settings.mongodb_db])
+    if create_indexes:
+        await ensure_indexes(store)
+    return store

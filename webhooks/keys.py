@@ -1,0 +1,10 @@
+"""Typed application state."""
+
+from aiohttp import web
+
+from socialsync.config import Settings
+from socialsync.context import Services
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+TENANT_ID = "tenant_id"  # request-scoped: set by the auth middleware

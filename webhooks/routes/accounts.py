@@ -1,0 +1,60 @@
+"""The CRM's view of connected accounts: list, read, disconnect. Never a token."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from socialsync.store import accounts as account_store
+from socialsync.store.accounts import AccountOut
+from webhooks.auth import tenant_of
+from webhooks.errors import ApiError, not_found
+from webhooks.keys import SERVICES
+
+routes = web.RouteTableDef()
+
+
+class AccountPage(BaseModel):
+    data: list[AccountOut]
+    next_cursor: str | None
+
+
+def page_limit(request: web.Request, default: int = 50, maximum: int = 200) -> int:
+    raw = request.query.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ApiError(400, "invalid_limit", f"limit must be an integer from 1 to {maximum}.")
+    return int(raw)
+
+
+@routes.get("/v1/accounts")
+async def list_accounts(request: web.Request) -> web.Response:
+    limit = page_limit(request)
+    docs = await account_store.list_for_tenant(
+        request.app[SERVICES].store, tenant_of(request), limit=limit + 1,
+        after=request.query.get("cursor") or None,
+    )
+    page = AccountPage(
+        data=[AccountOut.from_doc(d) for d in docs[:limit]],
+        next_cursor=docs[limit - 1]["_id"] if len(docs) > limit else None,
+    )
+    return web.json_response(page.model_dump(mode="json"))
+
+
+@routes.get("/v1/accounts/{account_id}")
+async def get_account(request: web.Request) -> web.Response:
+    doc = await account_store.get_for_tenant(
+        request.app[SERVICES].store, tenant_of(request), request.match_info["account_id"]
+    )
+    if doc is None:
+        raise not_found("account")
+    return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
+
+
+@routes.delete("/v1/accounts/{account_id}")
+async def disconnect_account(request: web.Request) -> web.Response:
+    doc = await account_store.disconnect(
+        request.app[SERVICES].store, tenant_of(request), request.match_info["account_id"]
+    )
+    if doc is None:
+        raise not_found("account")
+    return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))

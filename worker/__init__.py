@@ -1,0 +1,1 @@
+"""The arq worker: every platform API call happens here."""

@@ -1,0 +1,1 @@
+"""Job functions, one module per area; names are `<area>.<verb>`."""

@@ -1,0 +1,62 @@
+"""tokens.refresh_due (cron) and tokens.refresh_account."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq import Retry
+
+from socialsync import queue
+from socialsync.context import Services
+from socialsync.logs import get_logger
+from socialsync.platforms.instagram.errors import GraphError, TransportError
+from socialsync.platforms.instagram.tokens import refresh_or_check
+from socialsync.store import accounts as account_store
+
+log = get_logger(__name__)
+MAX_TRIES = 6
+PAGE_CHECK_EVERY = timedelta(hours=24)
+
+
+def backoff_seconds(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311
+
+
+async def refresh_due(ctx: dict[str, Any]) -> int:
+    """Find accounts whose token needs work and enqueue one job each (deterministic ids)."""
+    services: Services = ctx["services"]
+    now = datetime.now(UTC)
+    ids = await account_store.due_for_token_work(
+        services.store, now=now,
+        refresh_window=timedelta(days=services.settings.token_refresh_window_days),
+        page_check_every=PAGE_CHECK_EVERY,
+    )
+    for account_id in ids:
+        await queue.enqueue(
+            services.redis, queue.TOKENS_REFRESH_ACCOUNT, account_id,
+            job_id=queue.token_refresh_job_id(account_id, now),
+        )
+    log.info("token refresh scheduled", accounts=len(ids))
+    return len(ids)
+
+
+async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
+    services: Services = ctx["services"]
+    account = await account_store.get(services.store, account_id)
+    if account is None:
+        return "missing"
+    try:
+        outcome = await refresh_or_check(services, account)
+    except (GraphError, TransportError) as exc:
+        attempt = int(ctx.get("job_try", 1))
+        detail = exc.describe() if isinstance(exc, GraphError) else {"kind": "transport", "message": str(exc)}
+        if attempt >= MAX_TRIES:
+            log.error("token refresh gave up", account_id=account_id, attempt=attempt, **detail)
+            return "failed"
+        log.warning("token refresh failed, will retry", account_id=account_id, attempt=attempt, **detail)
+        raise Retry(defer=backoff_seconds(attempt, services.settings.retry_backoff_base_seconds)) from None
+    log.info("token work done", account_id=account_id, outcome=outcome.value)
+    return outcome.value
