@@ -13,10 +13,15 @@ from arq.jobs import Job
 
 TOKENS_REFRESH_DUE = "tokens.refresh_due"
 TOKENS_REFRESH_ACCOUNT = "tokens.refresh_account"
+EVENTS_DELIVER = "events.deliver"
 
 
 def token_refresh_job_id(account_id: str, at: datetime) -> str:
     return f"tokens:refresh:{account_id}:{at:%Y%m%d%H}"
+
+
+def event_delivery_job_id(event_id: str) -> str:
+    return f"event:{event_id}"
 
 
 async def enqueue(

@@ -14,6 +14,10 @@ from webhooks.errors import error_middleware
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.routes import accounts, admin, connect, oauth, ops
 
+# Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
+ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi)
+
+
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_services(app[SETTINGS]) as services:
         app[SERVICES] = services
@@ -28,6 +32,7 @@ def build_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     metrics.install(app)
     app.cleanup_ctx.append(_services_ctx)
-    for table in (ops.routes, admin.routes, connect.routes, accounts.routes, oauth.routes, openapi.routes):
-        app.router.add_routes(table)
+    for module in ROUTE_MODULES:
+        app.router.add_routes(module.routes)
+    app[openapi.SPEC] = openapi.build_spec(ROUTE_MODULES)
     return app

@@ -7,4 +7,4 @@ from socialsync.context import Services
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
-TENANT_ID = "tenant_id"  # request-scoped: set by the auth middleware
+TENANT_ID = web.RequestKey("tenant_id", str)  # set by the auth middleware

@@ -29,8 +29,8 @@ def install(app: web.Application) -> None:
 
 
 def _route(request: web.Request) -> str:
-    info = request.match_info
-    resource = info.route.resource if info and info.route else None
+    route = request.match_info.route  # match_info is a dict: empty (falsy) for static paths
+    resource = route.resource if route is not None else None
     return resource.canonical if resource is not None else "unmatched"
 
 

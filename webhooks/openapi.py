@@ -1,18 +1,20 @@
-"""The OpenAPI 3.1 description of the CRM API, built from the same pydantic models the routes use."""
+"""The OpenAPI 3.1 description of the CRM API, built from the same pydantic models the routes use.
+
+Each route module describes its own paths: ``OPENAPI_PATHS`` (path → operations) and the models
+they reference in ``OPENAPI_MODELS``; this module only gathers them (see webhooks.app).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from socialsync.store.accounts import AccountOut
-from webhooks.routes.accounts import AccountPage
-from webhooks.routes.admin import TenantCreated, TenantIn
-from webhooks.routes.connect import ConnectIn, ConnectOut
-
 routes = web.RouteTableDef()
+SPEC = web.AppKey("openapi_spec", dict)
 
 
 class ErrorBody(BaseModel):
@@ -24,29 +26,42 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
-MODELS: list[type[BaseModel]] = [
-    ConnectIn, ConnectOut, AccountOut, AccountPage, TenantIn, TenantCreated, ErrorOut,
-]
-
-
-def _ref(model: type[BaseModel]) -> dict[str, str]:
+def ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+def json_body(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ref(model)}}}
+
+
+def request_body(model: type[BaseModel]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(model)}}}
+
+
+def path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def query_param(name: str, schema: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema or {"type": "string"}, "description": description}
 
 
 ERRORS = {
-    "400": _json(ErrorOut, "Invalid input; `error.code` says which rule."),
-    "401": _json(ErrorOut, "Missing or unknown API key."),
+    "400": json_body(ErrorOut, "Invalid input; `error.code` says which rule."),
+    "401": json_body(ErrorOut, "Missing or unknown API key."),
 }
-ACCOUNT_ID = [{"name": "account_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+NOT_FOUND = {"404": json_body(ErrorOut, "No such resource (or another tenant's)")}
 
 
-def build_spec() -> dict[str, Any]:
+def build_spec(modules: Iterable[ModuleType]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    models: list[type[BaseModel]] = [ErrorOut]
+    for module in modules:
+        for path, ops in getattr(module, "OPENAPI_PATHS", {}).items():
+            paths.setdefault(path, {}).update(ops)
+        models += list(getattr(module, "OPENAPI_MODELS", ()))
     schemas: dict[str, Any] = {}
-    for model in MODELS:
+    for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -64,47 +79,10 @@ def build_spec() -> dict[str, Any]:
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"apiKey": []}],
-        "paths": {
-            "/v1/connect": {
-                "post": {
-                    "summary": "Create a connect link (OAuth authorize URL, valid 10 minutes)",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(ConnectIn)}}},
-                    "responses": {"201": _json(ConnectOut, "The link"), **ERRORS},
-                }
-            },
-            "/v1/accounts": {
-                "get": {
-                    "summary": "List connected accounts",
-                    "parameters": [
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {"200": _json(AccountPage, "A page of accounts"), **ERRORS},
-                }
-            },
-            "/v1/accounts/{account_id}": {
-                "get": {
-                    "summary": "Read one account",
-                    "parameters": ACCOUNT_ID,
-                    "responses": {"200": _json(AccountOut, "The account"), "404": _json(ErrorOut, "No such account"), **ERRORS},
-                },
-                "delete": {
-                    "summary": "Disconnect: drop tokens, keep history",
-                    "parameters": ACCOUNT_ID,
-                    "responses": {"200": _json(AccountOut, "The disconnected account"), "404": _json(ErrorOut, "No such account"), **ERRORS},
-                },
-            },
-            "/v1/admin/tenants": {
-                "post": {
-                    "summary": "Create a tenant and its API key (admin token)",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(TenantIn)}}},
-                    "responses": {"201": _json(TenantCreated, "The tenant and its key, shown once"), **ERRORS},
-                }
-            },
-        },
+        "paths": dict(sorted(paths.items())),
     }
 
 
 @routes.get("/v1/openapi.json")
-async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(build_spec())
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SPEC])

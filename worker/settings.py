@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import cron, func
-
-from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import open_services, redis_settings
 from worker.jobs import tokens
+
+# Every module holding jobs: each has functions(settings) and cron_jobs(settings). Add new ones here.
+JOB_MODULES = (tokens,)
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
@@ -23,18 +23,9 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         if "services_cm" in ctx:
             await ctx["services_cm"].__aexit__(None, None, None)
 
-    every = max(1, settings.token_refresh_cron_minutes)
     return {
-        "functions": [
-            func(tokens.refresh_account, name=queue.TOKENS_REFRESH_ACCOUNT, max_tries=tokens.MAX_TRIES + 1),
-        ],
-        "cron_jobs": [
-            cron(
-                tokens.refresh_due, name=queue.TOKENS_REFRESH_DUE,
-                minute=set(range(0, 60, every)) if every < 60 else {7},
-                unique=True, run_at_startup=False,
-            ),
-        ],
+        "functions": [f for m in JOB_MODULES for f in m.functions(settings)],
+        "cron_jobs": [c for m in JOB_MODULES for c in m.cron_jobs(settings)],
         "redis_settings": redis_settings(settings),
         "queue_name": settings.queue_name,
         "on_startup": on_startup,

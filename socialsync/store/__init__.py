@@ -5,12 +5,21 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from socialsync.config import Settings
+
+
+# Modules owning collections; each has `async def ensure_indexes(store)`. Add new ones here.
+INDEX_OWNERS = (
+    "socialsync.store.tenants",
+    "socialsync.store.accounts",
+    "socialsync.events",
+)
 
 
 @dataclass
@@ -30,6 +39,9 @@ class Store:
     def accounts(self):  # noqa: ANN201
         return self.db["accounts"]
 
+    def __getitem__(self, name: str):  # noqa: ANN204 - any other collection, by name
+        return self.db[name]
+
     async def ping(self) -> None:
         await self.db.command("ping")
 
@@ -39,10 +51,11 @@ class Store:
 
 async def ensure_indexes(store: Store) -> None:
     """Create every index; idempotent, safe to run from many replicas at once."""
-    from socialsync.store import accounts, tenants  # noqa: PLC0415 - avoid import cycle
+    from socialsync.store import INDEX_OWNERS  # noqa: PLC0415
 
-    await tenants.ensure_indexes(store)
-    await accounts.ensure_indexes(store)
+    for module_name in INDEX_OWNERS:
+        module = importlib.import_module(module_name)
+        await module.ensure_indexes(store)
 
 
 async def open_store(settings: Settings, *, create_indexes: bool = True) -> Store:

@@ -9,6 +9,7 @@ from socialsync.store import accounts as account_store
 from socialsync.store.accounts import AccountOut
 from webhooks.auth import tenant_of
 from webhooks.errors import ApiError, not_found
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, path_param, query_param
 from webhooks.keys import SERVICES
 
 routes = web.RouteTableDef()
@@ -58,3 +59,31 @@ async def disconnect_account(request: web.Request) -> web.Response:
     if doc is None:
         raise not_found("account")
     return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
+
+
+OPENAPI_MODELS = (AccountOut, AccountPage)
+PAGING = [
+    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
+    query_param("cursor", description="`next_cursor` of the previous page."),
+]
+OPENAPI_PATHS = {
+    "/v1/accounts": {
+        "get": {
+            "summary": "List connected accounts",
+            "parameters": PAGING,
+            "responses": {"200": json_body(AccountPage, "A page of accounts"), **ERRORS},
+        }
+    },
+    "/v1/accounts/{account_id}": {
+        "get": {
+            "summary": "Read one account (never a token)",
+            "parameters": [path_param("account_id")],
+            "responses": {"200": json_body(AccountOut, "The account"), **NOT_FOUND, **ERRORS},
+        },
+        "delete": {
+            "summary": "Disconnect: drop tokens, keep history",
+            "parameters": [path_param("account_id")],
+            "responses": {"200": json_body(AccountOut, "The disconnected account"), **NOT_FOUND, **ERRORS},
+        },
+    },
+}

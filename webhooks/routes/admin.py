@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from socialsync.tenants import create_tenant
 from webhooks.errors import parse_body
+from webhooks.openapi import ERRORS, json_body, request_body
 from webhooks.keys import SERVICES
 
 routes = web.RouteTableDef()
@@ -27,3 +28,15 @@ async def create(request: web.Request) -> web.Response:
     body = await parse_body(request, TenantIn)
     tenant = await create_tenant(request.app[SERVICES].store, body.name.strip())
     return web.json_response(TenantCreated(**tenant.model_dump()).model_dump(), status=201)
+
+
+OPENAPI_MODELS = (TenantIn, TenantCreated)
+OPENAPI_PATHS = {
+    "/v1/admin/tenants": {
+        "post": {
+            "summary": "Create a tenant and its API key (needs the admin token)",
+            "requestBody": request_body(TenantIn),
+            "responses": {"201": json_body(TenantCreated, "The tenant and its key, shown once"), **ERRORS},
+        }
+    }
+}

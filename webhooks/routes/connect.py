@@ -13,6 +13,7 @@ from socialsync.platforms.instagram.oauth import facebook_dialog_url, instagram_
 from socialsync.return_urls import is_allowed_return_url
 from webhooks.auth import tenant_of
 from webhooks.errors import ApiError, parse_body
+from webhooks.openapi import ERRORS, json_body, request_body
 from webhooks.keys import SERVICES, SETTINGS
 
 routes = web.RouteTableDef()
@@ -64,3 +65,15 @@ async def create_connect_link(request: web.Request) -> web.Response:
     return web.json_response(
         ConnectOut(authorize_url=url, expires_at=expires_at).model_dump(mode="json"), status=201
     )
+
+
+OPENAPI_MODELS = (ConnectIn, ConnectOut)
+OPENAPI_PATHS = {
+    "/v1/connect": {
+        "post": {
+            "summary": "Create a connect link (OAuth authorize URL, valid 10 minutes, single use)",
+            "requestBody": request_body(ConnectIn),
+            "responses": {"201": json_body(ConnectOut, "The link"), **ERRORS},
+        }
+    }
+}

@@ -6,9 +6,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import Retry
+from arq import Retry, cron, func
+from arq.cron import CronJob
+from arq.worker import Function
 
 from socialsync import queue
+from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.platforms.instagram.errors import GraphError, TransportError
@@ -60,3 +63,13 @@ async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
         raise Retry(defer=backoff_seconds(attempt, services.settings.retry_backoff_base_seconds)) from None
     log.info("token work done", account_id=account_id, outcome=outcome.value)
     return outcome.value
+
+
+def functions(_settings: Settings) -> list[Function]:
+    return [func(refresh_account, name=queue.TOKENS_REFRESH_ACCOUNT, max_tries=MAX_TRIES + 1)]
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    every = max(1, settings.token_refresh_cron_minutes)
+    minutes = set(range(0, 60, every)) if every < 60 else {7}
+    return [cron(refresh_due, name=queue.TOKENS_REFRESH_DUE, minute=minutes, unique=True)]
