@@ -2,7 +2,7 @@
 
 ``SOCIALSYNC_TOKEN_KEYS`` holds one or more keys, comma separated: the first encrypts, every key
 decrypts (``cryptography``'s MultiFernet). To rotate: put a new key first, keep the old ones
-until ``socialsync keys rotate`` (or natural token refresh) has re-encrypted every token.
+until ``socialsync keys rotate`` has re-encrypted every stored token.
 """
 
 from __future__ import annotations
@@ -50,4 +50,7 @@ class TokenCipher:
 
     def rotate(self, ciphertext: str) -> str:
         """Re-encrypt under the first (newest) key."""
-        return self._fernet.rotate(ciphertext.encode()).decode()
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
+        except InvalidToken:
+            raise TokenKeyError("A stored token cannot be decrypted with any configured key") from None

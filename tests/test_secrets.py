@@ -86,3 +86,21 @@ async def test_connect_link_does_not_expose_the_app_secret(env: Env) -> None:
     tenant = await env.tenant()
     link = await connect_link(env, tenant.api_key)
     assert "secret" not in link
+
+
+async def test_key_rotation_reencrypts_stored_tokens(env: Env) -> None:
+    from socialsync.store.accounts import rotate_token_encryption
+
+    tenant = await env.tenant()
+    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    old_key = env.settings.token_keys[0].get_secret_value()
+    before = (await env.services.store.accounts.find_one({"_id": account_id}))["token"]["ciphertext"]
+    new_key = generate_key()
+    done, failed = await rotate_token_encryption(env.services.store, TokenCipher([new_key, old_key]))
+    assert (done, failed) == (1, 0)
+    after = (await env.services.store.accounts.find_one({"_id": account_id}))["token"]["ciphertext"]
+    assert TokenCipher([new_key]).decrypt(after) == TokenCipher([old_key]).decrypt(before)
+    with pytest.raises(TokenKeyError):
+        TokenCipher([old_key]).decrypt(after)  # now under the new key only
+    done, failed = await rotate_token_encryption(env.services.store, TokenCipher([generate_key()]))
+    assert (done, failed) == (0, 1)  # a key set that cannot read the tokens reports failures

@@ -24,5 +24,7 @@ async def _run(settings: Settings) -> None:
     worker = build_worker(settings)
     try:
         await worker.async_run()
+    except asyncio.CancelledError:
+        pass  # arq cancels its main task on SIGTERM/SIGINT after finishing running jobs
     finally:
         await worker.close()

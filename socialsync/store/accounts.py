@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pymongo import ReturnDocument
 
+from socialsync.crypto import TokenCipher, TokenKeyError
 from socialsync.store import Store
 
 AccountStatus = Literal["active", "needs_reconnect", "disconnected"]
@@ -215,3 +216,21 @@ async def due_for_token_work(
         {"_id": 1},
     )
     return [d["_id"] async for d in ig] + [d["_id"] async for d in fb]
+
+
+async def rotate_token_encryption(store: Store, cipher: TokenCipher) -> tuple[int, int]:
+    """Re-encrypt every stored token under the cipher's first key. Returns (done, failed);
+    each document is rewritten only if its ciphertext did not change meanwhile."""
+    done = failed = 0
+    async for doc in store.accounts.find({"token.ciphertext": {"$exists": True}}, {"token.ciphertext": 1}):
+        old = doc["token"]["ciphertext"]
+        try:
+            new = cipher.rotate(old)
+        except TokenKeyError:
+            failed += 1
+            continue
+        result = await store.accounts.update_one(
+            {"_id": doc["_id"], "token.ciphertext": old}, {"$set": {"token.ciphertext": new}}
+        )
+        done += result.modified_count
+    return done, failed

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import Retry, cron, func
+from arq import cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 
@@ -14,18 +13,14 @@ from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram.errors import GraphError, TransportError
+from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
 from socialsync.platforms.instagram.tokens import refresh_or_check
 from socialsync.store import accounts as account_store
+from worker.retry import retry_for
 
 log = get_logger(__name__)
 MAX_TRIES = 6
 PAGE_CHECK_EVERY = timedelta(hours=24)
-
-
-def backoff_seconds(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311
 
 
 async def refresh_due(ctx: dict[str, Any]) -> int:
@@ -53,14 +48,15 @@ async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
         return "missing"
     try:
         outcome = await refresh_or_check(services, account)
-    except (GraphError, TransportError) as exc:
+    except (GraphError, TransportError, RateLimited) as exc:
         attempt = int(ctx.get("job_try", 1))
-        detail = exc.describe() if isinstance(exc, GraphError) else {"kind": "transport", "message": str(exc)}
-        if attempt >= MAX_TRIES:
+        detail = exc.describe() if isinstance(exc, GraphError) else {"kind": type(exc).__name__, "message": str(exc)}
+        retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRIES)
+        if retry is None:
             log.error("token refresh gave up", account_id=account_id, attempt=attempt, **detail)
             return "failed"
         log.warning("token refresh failed, will retry", account_id=account_id, attempt=attempt, **detail)
-        raise Retry(defer=backoff_seconds(attempt, services.settings.retry_backoff_base_seconds)) from None
+        raise retry from None
     log.info("token work done", account_id=account_id, outcome=outcome.value)
     return outcome.value
 

@@ -117,6 +117,17 @@ class GraphError(Exception):
         return f"{self.message} (code={self.code}, subcode={self.subcode}, status={self.status})"
 
 
+class RateLimited(Exception):
+    """The governor will not let this call happen now (a throttled or nearly spent scope).
+    Jobs turn it into ``Retry(defer=retry_after)``: deferred, never failed, never sleeping."""
+
+    def __init__(self, scope: str, retry_after: float, reason: str = "") -> None:
+        super().__init__(f"rate limited on {scope} for {retry_after:.1f}s {reason}".strip())
+        self.scope = scope
+        self.retry_after = retry_after
+        self.reason = reason
+
+
 class TransportError(Exception):
     """The request did not get an answer (timeout, connection lost): outcome unknown."""
 

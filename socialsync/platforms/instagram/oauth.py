@@ -153,9 +153,12 @@ async def instagram_long_lived(graph: GraphClient, settings: Settings, short_tok
     return LongLivedToken.model_validate(body)
 
 
-async def refresh_instagram_token(graph: GraphClient, settings: Settings, token: str) -> LongLivedToken:
+async def refresh_instagram_token(
+    graph: GraphClient, settings: Settings, token: str, *, account_id: str | None = None
+) -> LongLivedToken:
     body = await graph.get(
-        f"{settings.ig_graph}/refresh_access_token", token=token, grant_type="ig_refresh_token"
+        f"{settings.ig_graph}/refresh_access_token", token=token, grant_type="ig_refresh_token",
+        account_id=account_id,
     )
     return LongLivedToken.model_validate(body)
 
@@ -230,6 +233,11 @@ async def facebook_ig_profile(
     return InstagramProfile.model_validate(body)
 
 
-async def check_page_token(graph: GraphClient, settings: Settings, page_token: str) -> None:
+async def check_page_token(
+    graph: GraphClient, settings: Settings, page_token: str, *, account_id: str | None = None
+) -> None:
     """A cheap call that fails with 190 when the page token died."""
-    await graph.get(f"{settings.fb_graph}/{settings.graph_version}/me", token=page_token, fields="id")
+    await graph.get(
+        f"{settings.fb_graph}/{settings.graph_version}/me", token=page_token, fields="id",
+        account_id=account_id,
+    )

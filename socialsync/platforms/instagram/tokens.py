@@ -41,13 +41,17 @@ async def refresh_or_check(services: Services, account: dict[str, Any]) -> Token
     token = services.cipher.decrypt(token_doc["ciphertext"])
     try:
         if token_doc["kind"] == "ig_long_lived":
-            fresh = await oauth.refresh_instagram_token(services.graph, services.settings, token)
+            fresh = await oauth.refresh_instagram_token(
+                services.graph, services.settings, token, account_id=account["external_id"]
+            )
             lifetime = timedelta(seconds=fresh.expires_in or 60 * 86400)
             await account_store.store_refreshed_token(
                 services.store, account_id, services.cipher.encrypt(fresh.access_token), now, now + lifetime
             )
             return TokenOutcome.REFRESHED
-        await oauth.check_page_token(services.graph, services.settings, token)
+        await oauth.check_page_token(
+            services.graph, services.settings, token, account_id=account["external_id"]
+        )
         await account_store.record_token_check(services.store, account_id, None)
         return TokenOutcome.VALID
     except GraphError as exc:

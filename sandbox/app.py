@@ -1,0 +1,44 @@
+"""The one place that builds the sandbox app.
+
+Middlewares, outermost first:
+1. control access (loopback only) - the control API steers everything else;
+2. stats - sees every call with the status it finally got, faults included;
+3. usage - charges graph.* calls and stamps the usage headers, on faulted answers too;
+4. faults - may answer instead of (or after) the real handler;
+5. errors - renders raised platform errors in Meta's shapes.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from sandbox.config import SandboxConfig
+from sandbox.context import SANDBOX_KEY, Sandbox
+from sandbox.errors import errors_middleware
+from sandbox.faults import faults_middleware
+from sandbox.routes import cdn, control, facebook_oauth, graph, instagram_oauth
+from sandbox.stats import stats_middleware
+from sandbox.usage import usage_middleware
+
+__all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
+
+
+def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
+    """A fresh, seeded sandbox; its state is ``app[SANDBOX_KEY]``."""
+    sandbox = Sandbox(config or SandboxConfig())
+    app = web.Application(
+        middlewares=[
+            control.local_only_middleware,
+            stats_middleware(sandbox.stats),
+            usage_middleware(sandbox.usage),
+            faults_middleware(sandbox.faults),
+            errors_middleware,
+        ]
+    )
+    app[SANDBOX_KEY] = sandbox
+    app.add_routes(control.routes)
+    app.add_routes(instagram_oauth.routes)
+    app.add_routes(facebook_oauth.routes)
+    app.add_routes(graph.routes)
+    app.add_routes(cdn.routes)
+    return app

@@ -1,0 +1,1 @@
+"""socialsync: connect creators' social accounts to a CRM."""

@@ -1,0 +1,519 @@
+"""`socialsync up`: the whole service on one machine, as a small tree of child processes.
+
+What runs (each only when needed):
+
+- Redis and the embedded MongoDB-wire server (``socialsync.devservers``), unless
+  ``SOCIALSYNC_REDIS_URL`` / ``SOCIALSYNC_MONGODB_URL`` point at real servers;
+- the platform emulator (``socialsync sandbox``) in sandbox mode, i.e. without Meta app credentials;
+- the web receiver (``socialsync web``) and the worker (``socialsync worker``).
+
+The children are ordinary ``python -m socialsync.cli <role>`` processes that get every resolved
+value (server URLs, the token key, the admin token) through ``SOCIALSYNC_*`` variables, exactly as
+they would in production: nothing here is special-cased inside the web app or the worker.
+
+Lifecycle: Ctrl-C, SIGTERM or SIGHUP stop the children first (web, then worker, then sandbox,
+so nothing new is enqueued while the worker drains) and the servers last, and ``run`` returns 0.
+If any process dies on its own, ``run`` names it, stops the rest and returns 1. A second Ctrl-C
+while stopping kills whatever is still running. Every child is in its own session (a terminal's
+Ctrl-C reaches only the supervisor, which then stops them in order) and, on Linux, is sent
+SIGTERM by the kernel if the supervisor itself is killed, so no server is left holding its port.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from socialsync import devservers
+from socialsync.config import Settings
+from socialsync.logs import get_logger
+
+log = get_logger("socialsync.supervisor")
+
+TOKEN_KEY_FILE = "token.key"
+ADMIN_TOKEN_FILE = "admin.token"
+
+START_TIMEOUT_SECONDS = 60.0
+POLL_SECONDS = 0.1
+READY_POLL_SECONDS = 0.5
+# How long each child gets between SIGTERM and SIGKILL, in stop order.
+STOP_GRACE_SECONDS = {"web": 15.0, "worker": 30.0, "sandbox": 10.0}
+
+_PR_SET_PDEATHSIG = 1
+# Run before a server binary we do not spawn ourselves (devservers owns the Popen call): ask the
+# kernel to SIGTERM it when the supervisor dies, then exec the real server in the same process.
+_ORPHAN_GUARD = (
+    "import ctypes, os, signal, sys\n"
+    f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class StartupError(RuntimeError):
+    """Something `up` needs could not be prepared or did not start."""
+
+
+class _Interrupted(Exception):
+    """A stop signal arrived while starting: skip the remaining start-up steps."""
+
+
+@dataclass
+class Child:
+    """One `socialsync <role>` child process."""
+
+    name: str
+    argv: list[str]
+    port: int | None = None
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def exit_code(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn making the kernel SIGTERM the child when this process dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to import in the child
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died between fork and prctl
+            os._exit(1)
+
+    return preexec
+
+
+def _guard_orphans(server: devservers.ManagedProcess) -> devservers.ManagedProcess:
+    if sys.platform.startswith("linux"):
+        server.argv = [
+            sys.executable, "-I", "-S", "-c", _ORPHAN_GUARD, str(os.getpid()), *server.argv,
+        ]
+    return server
+
+
+def _connect_host(host: str) -> str:
+    """The address to reach a server bound to `host` from this machine."""
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((_connect_host(host), port)) == 0
+
+
+def redact_url(url: str) -> str:
+    """A server URL fit for printing: any password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def read_or_create_secret(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
+    """The secret stored in `path`, created (mode 0600) on first use. Returns (value, created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        value = path.read_text(encoding="utf-8").strip()
+        if not value:
+            raise StartupError(f"{path} is empty: delete it and a new one is created") from None
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return value, False
+    value = make()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value, True
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _cli_command() -> str:
+    """How the user should type `socialsync` in another shell."""
+    beside = Path(sys.executable).parent / "socialsync"
+    if beside.exists():
+        return _display_path(beside)
+    return "socialsync"
+
+
+# --- the supervisor -------------------------------------------------------------------------
+
+
+class Supervisor:
+    """Starts, watches and stops everything `socialsync up` runs. One instance, one run."""
+
+    def __init__(
+        self, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.out = stdout or sys.stdout
+        self.err = stderr or sys.stderr
+        self.servers: list[devservers.ManagedProcess] = []
+        self.children: list[Child] = []
+        self.redis_url = settings.redis_url
+        self.mongodb_url = settings.mongodb_url
+        self.token_keys = ",".join(k.get_secret_value() for k in settings.token_keys)
+        self.admin_token = (
+            settings.admin_token.get_secret_value() if settings.admin_token else None
+        )
+        self.created: list[Path] = []
+        self._stop_reason: str | None = None
+        self._force = False
+        self._started_at = time.monotonic()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until a signal (returns 0) or until a process dies (returns 1)."""
+        previous = self._install_signal_handlers()
+        code = 1
+        try:
+            code = self._run()
+        except _Interrupted:
+            code = 0
+        except (StartupError, devservers.DevServerError, OSError) as exc:
+            _say(self.err, f"socialsync up: could not start: {exc}")
+            code = 1
+        finally:
+            self.stop()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return code
+
+    def stop(self) -> None:
+        """Children first (in STOP order), then the servers. Safe to call more than once."""
+        for child in sorted(self.children, key=_stop_rank):
+            self._stop_child(child)
+        for server in reversed(self.servers):
+            if self._force:
+                server.kill()
+            else:
+                server.stop()
+
+    # -- phases ---------------------------------------------------------------------------
+
+    def _run(self) -> int:
+        s = self.settings
+        self._check_ports_free()
+        self._prepare_secrets()
+        self._start_servers()
+        self._checkpoint()
+        if s.sandbox_mode:
+            log.warning("SANDBOX MODE: starting the platform emulator", url=s.sandbox_base_url)
+            sandbox = self._spawn("sandbox", ["sandbox", "--host", s.sandbox_host,
+                                              "--port", str(s.sandbox_port)], port=s.sandbox_port)
+            self._wait_listening(sandbox, s.sandbox_host)
+        web = self._spawn("web", ["web"], port=s.web_port)
+        self._spawn("worker", ["worker"])
+        self._wait_listening(web, s.web_host)
+        self._checkpoint()
+        if s.sandbox_mode:  # last, so that it is on screen after the start-up logs
+            self._print_sandbox_banner()
+        self._print_summary()
+        return self._watch()
+
+    def _check_ports_free(self) -> None:
+        s = self.settings
+        wanted = [("web receiver", s.web_host, s.web_port, "SOCIALSYNC_WEB_PORT")]
+        if s.sandbox_mode:
+            wanted.append(("sandbox", s.sandbox_host, s.sandbox_port, "SOCIALSYNC_SANDBOX_PORT"))
+        if not s.redis_url:
+            wanted.append(("Redis", "127.0.0.1", s.local_redis_port, "SOCIALSYNC_LOCAL_REDIS_PORT"))
+        if not s.mongodb_url:
+            wanted.append(
+                ("MongoDB", "127.0.0.1", s.local_mongodb_port, "SOCIALSYNC_LOCAL_MONGODB_PORT")
+            )
+        for what, host, port, variable in wanted:
+            if port_in_use(host, port):
+                raise StartupError(
+                    f"port {port} (for the {what}) is already in use - is another `socialsync up` "
+                    f"running? Stop it, or choose another port with {variable}."
+                )
+
+    def _prepare_secrets(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.token_keys:
+            from socialsync.crypto import generate_key  # noqa: PLC0415 - only when needed
+
+            path = self.data_dir / TOKEN_KEY_FILE
+            self.token_keys, created = read_or_create_secret(path, generate_key)
+            if created:
+                self.created.append(path)
+        if not self.admin_token:
+            path = self.data_dir / ADMIN_TOKEN_FILE
+            self.admin_token, created = read_or_create_secret(
+                path, lambda: secrets.token_urlsafe(32)
+            )
+            if created:
+                self.created.append(path)
+
+    def _start_servers(self) -> None:
+        s = self.settings
+        if not self.redis_url:
+            redis = _guard_orphans(
+                devservers.redis_process(self.data_dir / "redis", port=s.local_redis_port)
+            )
+            self.servers.append(redis)
+            redis.start()
+            self.redis_url = redis.url
+            log.info("local Redis started", url=redis.url, log_file=str(redis.log_path))
+        if not self.mongodb_url:
+            mongo = _guard_orphans(
+                devservers.mongo_process(self.data_dir, port=s.local_mongodb_port)
+            )
+            self.servers.append(mongo)
+            mongo.start()
+            self.mongodb_url = mongo.url
+            log.info("local MongoDB started", url=mongo.url, log_file=str(mongo.log_path))
+
+    def _child_env(self) -> dict[str, str]:
+        s = self.settings
+        env = {
+            "SOCIALSYNC_REDIS_URL": self.redis_url or s.redis_dsn,
+            "SOCIALSYNC_MONGODB_URL": self.mongodb_url or s.mongodb_dsn,
+            "SOCIALSYNC_TOKEN_KEYS": self.token_keys,
+            "SOCIALSYNC_ADMIN_TOKEN": self.admin_token or "",
+            "SOCIALSYNC_DATA_DIR": str(self.data_dir),
+            "SOCIALSYNC_SANDBOX": "true" if s.sandbox_mode else "false",
+            "SOCIALSYNC_LOG_JSON": "true" if s.log_json else "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+        if self._public_base() != s.public_base:
+            env["SOCIALSYNC_PUBLIC_URL"] = self._public_base()
+        return devservers.child_env(**env)
+
+    def _spawn(self, name: str, args: list[str], *, port: int | None = None) -> Child:
+        child = Child(name, [sys.executable, "-m", "socialsync.cli", *args], port=port)
+        self.children.append(child)
+        child.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            child.argv,
+            env=self._child_env(),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
+            preexec_fn=_die_with_parent(),  # noqa: PLW1509 - the supervisor has no threads
+        )
+        log.info("started", process=name, pid=child.proc.pid)
+        return child
+
+    def _wait_listening(self, child: Child, host: str) -> None:
+        assert child.port is not None
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not port_in_use(host, child.port):
+            self._checkpoint()
+            self._raise_if_dead()
+            if time.monotonic() > deadline:
+                raise StartupError(
+                    f"{child.name} did not listen on port {child.port} "
+                    f"within {START_TIMEOUT_SECONDS:.0f}s"
+                )
+            time.sleep(POLL_SECONDS)
+
+    def _raise_if_dead(self) -> None:
+        dead = self._first_dead()
+        if dead:
+            raise StartupError(dead)
+
+    def _first_dead(self) -> str | None:
+        for child in self.children:
+            if child.exit_code is not None:
+                return f"{child.name} {_ended(child.exit_code)} (its log is above)"
+        for server in self.servers:
+            if server.proc is not None and not server.running:
+                return f"{server.name} {_ended(server.proc.returncode)} (see {server.log_path})"
+        return None
+
+    def _watch(self) -> int:
+        ready_url = f"{self._web_base()}/readyz"
+        ready = False
+        next_probe = 0.0
+        while not self._stopping():
+            dead = self._first_dead()
+            if dead:
+                _say(self.err, f"socialsync up: {dead}; stopping everything.")
+                return 1
+            now = time.monotonic()
+            if not ready and now >= next_probe:
+                next_probe = now + READY_POLL_SECONDS
+                if _http_ok(ready_url):
+                    ready = True
+                    elapsed = now - self._started_at
+                    log.info("ready", url=ready_url, seconds=round(elapsed, 2))
+                    _say(self.out, f"Ready ({ready_url} answers 200) after {elapsed:.1f}s.")
+            time.sleep(POLL_SECONDS)
+        log.info("stopping", signal=self._stop_reason)
+        return 0
+
+    # -- stopping -------------------------------------------------------------------------
+
+    def _stop_child(self, child: Child) -> None:
+        proc = child.proc
+        if proc is None or proc.poll() is not None:
+            return
+        grace = STOP_GRACE_SECONDS.get(child.name, 10.0)
+        if self._force:
+            proc.kill()
+        else:
+            proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while proc.poll() is None:
+            if self._force or time.monotonic() > deadline:
+                log.warning("did not stop in time; killing", process=child.name)
+                proc.kill()
+                proc.wait()
+                break
+            time.sleep(0.05)
+        log.info("stopped", process=child.name, exit_code=proc.returncode)
+
+    def _stopping(self) -> bool:
+        return self._stop_reason is not None
+
+    def _checkpoint(self) -> None:
+        if self._stopping():
+            raise _Interrupted
+
+    def _install_signal_handlers(self) -> dict[int, object]:
+        previous: dict[int, object] = {}
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_reason is None:
+            self._stop_reason = name
+            _say(self.err, f"\nsocialsync up: {name} received, stopping (again to kill)...")
+        else:
+            self._force = True
+
+    # -- what the user sees ---------------------------------------------------------------
+
+    def _web_base(self) -> str:
+        s = self.settings
+        return f"http://{_connect_host(s.web_host)}:{s.web_port}"
+
+    def _public_base(self) -> str:
+        """SOCIALSYNC_PUBLIC_URL if set; else the local web URL (the default names port 8080,
+        which would be wrong for OAuth redirects after SOCIALSYNC_WEB_PORT changed)."""
+        s = self.settings
+        return s.public_base if "public_url" in s.model_fields_set else self._web_base()
+
+    def _print_sandbox_banner(self) -> None:
+        s = self.settings
+        bar = "!" * 78
+        lines = [
+            "SANDBOX MODE: no Meta app credentials are configured.",
+            "Every Instagram/Facebook call goes to the local platform EMULATOR at",
+            f"    {s.sandbox_base_url}",
+            "Nothing reaches the real platforms; accounts and posts there are fake.",
+            "To use the real APIs, set SOCIALSYNC_INSTAGRAM_APP_ID and",
+            "SOCIALSYNC_INSTAGRAM_APP_SECRET (Instagram Login) or SOCIALSYNC_META_APP_ID",
+            "and SOCIALSYNC_META_APP_SECRET (Facebook Login), in the environment or .env.",
+        ]
+        if s.sandbox:
+            lines.append("(SOCIALSYNC_SANDBOX=true forces this mode: unset it as well.)")
+        bold, reset = ("\033[1;31m", "\033[0m") if self.err.isatty() else ("", "")
+        text = "\n".join([bar, *(f"!!  {line}" for line in lines), bar])
+        _say(self.err, f"{bold}{text}{reset}")
+
+    def _print_summary(self) -> None:
+        s = self.settings
+        web = self._web_base()
+        mode = "SANDBOX mode" if s.sandbox_mode else "live Meta APIs"
+        rows = [("web receiver", web)]
+        if self._public_base() != web:
+            rows.append(("public URL", self._public_base()))
+        rows += [("readiness", f"{web}/readyz"), ("API (OpenAPI)", f"{web}/v1/openapi.json")]
+        if s.sandbox_mode:
+            rows.append(("sandbox", s.sandbox_base_url))
+        local = {server.name: server for server in self.servers}
+        for name, label, url in (
+            ("redis", "Redis", self.redis_url), ("mongodb", "MongoDB", self.mongodb_url)
+        ):
+            note = "local, data in " + _display_path(self.data_dir) if name in local else "external"
+            rows.append((label, f"{redact_url(url or '')}  ({note})"))
+        if s.admin_token is None:
+            rows.append(("admin token", _display_path(self.data_dir / ADMIN_TOKEN_FILE)))
+        if not s.token_keys:
+            rows.append(("token key", _display_path(self.data_dir / TOKEN_KEY_FILE)))
+        width = max(len(label) for label, _ in rows)
+        cli = _cli_command()
+        body = "\n".join(f"  {label.ljust(width)}  {value}" for label, value in rows)
+        created = "".join(
+            f"\n  (created {_display_path(p)}: keep it, it unlocks the stored tokens)"
+            if p.name == TOKEN_KEY_FILE else f"\n  (created {_display_path(p)})"
+            for p in self.created
+        )
+        _say(
+            self.out,
+            f"\nsocialsync is up ({mode}):\n{body}{created}\n\n"
+            "Quick start (in another shell):\n"
+            f"  {cli} tenant create my-crm   # prints the tenant's API key, once\n"
+            f"  curl -s -X POST {web}/v1/connect -H \"Authorization: Bearer $API_KEY\" "
+            "-H 'Content-Type: application/json' "
+            "-d '{\"platform\": \"instagram\", \"return_url\": \"http://localhost:3000/connected\"}'\n"
+            "\nPress Ctrl-C to stop.\n",
+        )
+
+
+def _stop_rank(child: Child) -> int:
+    order = list(STOP_GRACE_SECONDS)
+    return order.index(child.name) if child.name in order else len(order)
+
+
+def _say(stream: TextIO, text: str) -> None:
+    """Print for the person at the terminal; a closed terminal or pipe must not stop a shutdown."""
+    try:
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: re-entered from a signal handler
+        pass
+
+
+def _ended(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            pass
+    return f"exited with code {returncode}"
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 - our own URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False

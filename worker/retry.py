@@ -1,0 +1,32 @@
+"""How a job reacts to a failed platform call: defer, retry with backoff, or give up.
+
+One mapping for every job, on the error *kind* (code/subcode/is_transient), never message text.
+"""
+
+from __future__ import annotations
+
+import random
+
+from arq import Retry
+
+from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
+
+
+def backoff_seconds(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311
+
+
+def retry_for(exc: BaseException, attempt: int, *, base: float = 30.0, max_tries: int = 6) -> Retry | None:
+    """A Retry to raise for this failure, or None when retrying cannot help (or tries ran out).
+
+    Rate limits always defer (they do not use up tries in spirit: the call never happened)."""
+    if isinstance(exc, RateLimited):
+        return Retry(defer=max(1.0, exc.retry_after))
+    if attempt >= max_tries:
+        return None
+    if isinstance(exc, TransportError):
+        return Retry(defer=backoff_seconds(attempt, base))
+    if isinstance(exc, GraphError) and exc.kind in (ErrorKind.TRANSIENT, ErrorKind.THROTTLED):
+        return Retry(defer=backoff_seconds(attempt, base))
+    return None
