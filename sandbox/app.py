@@ -22,6 +22,10 @@ from sandbox.usage import usage_middleware
 
 __all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
 
+# Route modules in registration order. aiohttp tries dynamic routes in this order, so modules
+# with specific paths (e.g. /{ig-user-id}/media) must come before graph's catch-all /{id}.
+ROUTE_MODULES = (control, instagram_oauth, facebook_oauth, graph, cdn)
+
 
 def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     """A fresh, seeded sandbox; its state is ``app[SANDBOX_KEY]``."""
@@ -36,9 +40,6 @@ def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
         ]
     )
     app[SANDBOX_KEY] = sandbox
-    app.add_routes(control.routes)
-    app.add_routes(instagram_oauth.routes)
-    app.add_routes(facebook_oauth.routes)
-    app.add_routes(graph.routes)
-    app.add_routes(cdn.routes)
+    for module in ROUTE_MODULES:
+        app.add_routes(module.routes)
     return app

@@ -17,6 +17,7 @@ from sandbox.accounts import (
     TokenResponseStyle,
 )
 from sandbox.clock import Clock
+from sandbox.media import MediaStore
 from sandbox.tokens import AuthCode, LoginFlow, Token, TokenKind, random_value
 
 # First ids handed to accounts created through the control API (seeded ids sit below these).
@@ -51,6 +52,7 @@ class SandboxState:
         self.pages: dict[str, FacebookPage] = {}
         self.tokens: dict[str, Token] = {}
         self.codes: dict[str, AuthCode] = {}
+        self.media = MediaStore()
         self._next_ig = _FIRST_CREATED_IG_ID
         self._next_fb_user = _FIRST_CREATED_FB_USER_ID
         self._next_page = _FIRST_CREATED_PAGE_ID

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import BaseModel
 
+from socialsync import lifecycle
 from socialsync.store import accounts as account_store
 from socialsync.store.accounts import AccountOut
 from webhooks.auth import tenant_of
@@ -58,6 +59,7 @@ async def disconnect_account(request: web.Request) -> web.Response:
     )
     if doc is None:
         raise not_found("account")
+    await lifecycle.account_disconnected(request.app[SERVICES], doc["_id"])
     return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
 
 

@@ -12,6 +12,7 @@ import html
 from aiohttp import web
 from yarl import URL
 
+from socialsync import lifecycle
 from socialsync.logs import get_logger
 from socialsync.oauth_state import (
     OAuthState, PendingSelection, consume_state, peek_pending, put_pending, take_pending,
@@ -56,6 +57,7 @@ def _fail(request: web.Request, state: OAuthState, login: str, code: str, messag
 
 async def _store_and_return(request: web.Request, state: OAuthState, login: str, account) -> web.HTTPSeeOther:  # noqa: ANN001
     account_id = await account_store.upsert_connected(request.app[SERVICES].store, account)
+    await lifecycle.account_connected(request.app[SERVICES], account_id)
     request.app[CONNECTS].labels(login, "connected").inc()
     log.info("account connected", login=login, tenant_id=state.tenant_id, account_id=account_id)
     return back_to_crm(state.return_url, status="connected", account_id=account_id)
