@@ -21,3 +21,12 @@ async def account_connected(services: Services, account_id: str) -> None:
 async def account_disconnected(services: Services, account_id: str) -> None:
     """Called after a disconnect dropped the account's tokens."""
     log.info("account lifecycle", account_id=account_id, change="disconnected")
+
+
+async def account_needs_reconnect(services: Services, account_id: str, reason: str) -> None:
+    """The platform rejected the account's token (code 190) or it expired: mark the account
+    ``needs_reconnect`` with the reason. Every area that sees a dead token calls this."""
+    from socialsync.store import accounts as account_store  # noqa: PLC0415
+
+    await account_store.mark_needs_reconnect(services.store, account_id, reason)
+    log.info("account lifecycle", account_id=account_id, change="needs_reconnect")

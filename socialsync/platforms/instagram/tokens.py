@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from socialsync import lifecycle
 from socialsync.context import Services
 from socialsync.platforms.instagram import oauth
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError
@@ -34,8 +35,8 @@ async def refresh_or_check(services: Services, account: dict[str, Any]) -> Token
     now = datetime.now(UTC)
     expires_at = token_doc.get("expires_at")
     if expires_at is not None and expires_at <= now:
-        await account_store.mark_needs_reconnect(
-            services.store, account_id, "The access token expired; the person must connect again."
+        await lifecycle.account_needs_reconnect(
+            services, account_id, "The access token expired; the person must connect again."
         )
         return TokenOutcome.NEEDS_RECONNECT
     token = services.cipher.decrypt(token_doc["ciphertext"])
@@ -56,8 +57,8 @@ async def refresh_or_check(services: Services, account: dict[str, Any]) -> Token
         return TokenOutcome.VALID
     except GraphError as exc:
         if exc.kind is ErrorKind.TOKEN_INVALID:
-            await account_store.mark_needs_reconnect(
-                services.store, account_id,
+            await lifecycle.account_needs_reconnect(
+                services, account_id,
                 f"Meta rejected the token (code {exc.code}/{exc.subcode}): {exc.message}",
             )
             await account_store.record_token_check(services.store, account_id, exc.message)
