@@ -78,6 +78,7 @@ async def test_account_lands_in_the_tenant_that_issued_the_state(env: Env) -> No
         "//evil.example/steal",
         "https://evil.example/connected",
         "https://crm.example.com@evil.example/",
+        "https://someone@crm.example.com/connected",  # credentials in a return URL: refused
         "https://crm.example.com.evil.example/",
         "http://crm.example.com/connected",  # scheme differs from the allow-listed https
         "data:text/html,hi",

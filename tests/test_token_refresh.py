@@ -106,3 +106,16 @@ async def test_live_page_token_check_keeps_account_active(env: Env) -> None:
     await run_refresh_cron(env)
     acc = await env.services.store.accounts.find_one({"_id": account_id})
     assert acc["status"] == "active" and acc["token_checked_at"] is not None and acc["token_check_error"] is None
+
+
+async def test_token_younger_than_24_hours_is_not_refreshed_even_near_expiry(env: Env) -> None:
+    """Meta refuses to refresh a token under 24 h old: the cron must not even try."""
+    tenant = await env.tenant()
+    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    await age_token(env, account_id, issued_days_ago=0.5, expires_in_days=2)
+    before = await env.services.store.accounts.find_one({"_id": account_id})
+    await run_refresh_cron(env)
+    after = await env.services.store.accounts.find_one({"_id": account_id})
+    assert after["token"]["ciphertext"] == before["token"]["ciphertext"]
+    log = (await env.sandbox.get("/_sandbox/requests", params={"limit": 200})).json()["requests"]
+    assert not [e for e in log if "refresh_access_token" in e["path"]]
