@@ -26,7 +26,7 @@ SECRET_KEYS = frozenset(
 )
 # Query parameters carrying secrets, wherever they appear in a string.
 _QUERY_SECRET = re.compile(
-    r"(\b(?:access_token|client_secret|code|fb_exchange_token|input_token|refresh_token)=)[^&\s\"']+"
+    r"(\b(?:access_token|client_secret|code|state|fb_exchange_token|input_token|refresh_token)=)[^&\s\"']+"
 )
 # Meta token shapes (IG-login "IGAA…/IGQ…", Facebook "EAA…") and bearer headers.
 _TOKEN_SHAPES = re.compile(r"\b(?:IGAA|IGQV|EAA)[A-Za-z0-9_\-]{16,}|(?i:bearer)\s+[A-Za-z0-9._\-]{12,}")
