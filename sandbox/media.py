@@ -17,6 +17,20 @@ _FIRST_MEDIA_ID = 18000000000000001
 
 
 @dataclass(slots=True)
+class ReadSettings:
+    """How the read side answers (control API ``/_sandbox/media/settings``)."""
+
+    # Hosts that reject ``insights.metric(...)`` field expansion (the unconfirmed case).
+    expansion_disabled_hosts: set[str] = field(default_factory=set)
+    # Meta's "reduce the amount of data" (code 1) above this page weight:
+    # items × (1 + expanded metrics) + expanded children.
+    max_page_weight: int = 5000
+    max_page_size: int = 100
+    # Emulate a paging bug: every page's ``after`` cursor points back at the same page.
+    loop_cursor: bool = False
+
+
+@dataclass(slots=True)
 class Media:
     media_id: str
     ig_user_id: str
@@ -36,7 +50,8 @@ class Media:
     # Insight behaviour knobs (Meta's real per-item errors):
     before_business_conversion: bool = False  # insights → error subcode 2108006
     story_viewers: int = 0  # stories with < 5 viewers → insights error code 10
-    insights: dict[str, int] = field(default_factory=dict)  # metric → value; absent = no data
+    insights: dict[str, int | float] = field(default_factory=dict)  # metric → value; absent = no data
+    story_navigation: dict[str, int] = field(default_factory=dict)  # STORY "navigation" breakdown
     alt_text: str | None = None
     comment_enabled: bool = True
 
@@ -52,6 +67,7 @@ class MediaStore:
         self.by_id: dict[str, Media] = {}
         self.by_account: dict[str, list[str]] = {}
         self._next_id = _FIRST_MEDIA_ID
+        self.reads = ReadSettings()
 
     def new_id(self) -> str:
         value = str(self._next_id)
@@ -63,6 +79,14 @@ class MediaStore:
         if not media.is_child:
             self.by_account.setdefault(media.ig_user_id, []).append(media.media_id)
         return media
+
+    def delete(self, media_id: str) -> bool:
+        """The owner deleted it on Instagram: gone from every read."""
+        media = self.get(media_id)
+        if media is None:
+            return False
+        media.deleted = True
+        return True
 
     def get(self, media_id: str) -> Media | None:
         media = self.by_id.get(media_id)

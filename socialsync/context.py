@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from arq import create_pool
@@ -16,6 +16,7 @@ from arq.connections import ArqRedis, RedisSettings
 from socialsync.config import Settings
 from socialsync.crypto import TokenCipher
 from socialsync.platforms.instagram.client import GraphClient
+from socialsync.ratelimit import Governor
 from socialsync.store import Store, open_store
 
 
@@ -26,10 +27,19 @@ class Services:
     redis: ArqRedis
     http: httpx.AsyncClient
     cipher: TokenCipher
+    governor: Governor | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.governor is None:
+            self.governor = Governor(self.redis, self.settings)
 
     @property
     def graph(self) -> GraphClient:
-        return GraphClient(self.http)
+        """A Graph client whose every call passes the rate-limit governor (ARCHITECTURE §4.4)."""
+        assert self.governor is not None
+        return GraphClient(
+            self.http, before_call=self.governor.before_call, on_response=self.governor.on_response
+        )
 
 
 def redis_settings(settings: Settings) -> RedisSettings:

@@ -1,0 +1,99 @@
+"""Account insights (daily figures) and audience demographics from the Graph API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from socialsync.platforms.instagram.access import AccountAccess
+from socialsync.platforms.instagram.client import GraphClient
+from socialsync.platforms.instagram.media import parse_timestamp
+
+# Daily series (period=day, no metric_type) and day totals (metric_type=total_value).
+SERIES_METRICS: tuple[str, ...] = ("reach", "follower_count")
+TOTAL_METRICS: tuple[str, ...] = (
+    "views", "accounts_engaged", "total_interactions", "likes", "comments", "saves", "shares", "replies",
+    "follows_and_unfollows", "profile_links_taps",
+)
+DEMOGRAPHIC_METRICS: tuple[str, ...] = ("follower_demographics", "engaged_audience_demographics")
+BREAKDOWNS: tuple[str, ...] = ("age", "gender", "country", "city")
+TIMEFRAME = "this_month"
+
+
+def day_start(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def read_series(
+    graph: GraphClient, access: AccountAccess, metric: str, *, days: int, now: datetime
+) -> list[tuple[datetime, float]]:
+    """One daily series: [(end_time, value)] for the last ``days`` full days (≤ 30 per call)."""
+    until = day_start(now)
+    since = until - timedelta(days=min(days, 30))
+    body = await graph.get(
+        access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
+        metric=metric, period="day", since=int(since.timestamp()), until=int(until.timestamp()),
+    )
+    points: list[tuple[datetime, float]] = []
+    for entry in body.get("data") or []:
+        for value in entry.get("values") or []:
+            if isinstance(value.get("value"), int | float) and value.get("end_time"):
+                points.append((parse_timestamp(value["end_time"]), value["value"]))
+    return points
+
+
+async def read_day_totals(
+    graph: GraphClient, access: AccountAccess, *, now: datetime
+) -> tuple[datetime, dict[str, float]]:
+    """Yesterday's totals of the metrics that need ``metric_type=total_value``: (day end, values)."""
+    until = day_start(now)
+    since = until - timedelta(days=1)
+    body = await graph.get(
+        access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
+        metric=",".join(TOTAL_METRICS), period="day", metric_type="total_value",
+        since=int(since.timestamp()), until=int(until.timestamp()),
+    )
+    values = {
+        e["name"]: e["total_value"]["value"]
+        for e in body.get("data") or []
+        if isinstance((e.get("total_value") or {}).get("value"), int | float)
+    }
+    return until, values
+
+
+async def read_demographics(
+    graph: GraphClient, access: AccountAccess, breakdown: str
+) -> dict[str, dict[str, float]]:
+    """{metric: {dimension value: count}} for one breakdown (both audience metrics, one call)."""
+    body = await graph.get(
+        access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
+        metric=",".join(DEMOGRAPHIC_METRICS), period="lifetime", metric_type="total_value",
+        breakdown=breakdown, timeframe=TIMEFRAME,
+    )
+    out: dict[str, dict[str, float]] = {}
+    for entry in body.get("data") or []:
+        values: dict[str, float] = {}
+        for group in (entry.get("total_value") or {}).get("breakdowns") or []:
+            for result in group.get("results") or []:
+                keys = result.get("dimension_values") or []
+                if keys and isinstance(result.get("value"), int | float):
+                    values[str(keys[0])] = result["value"]
+        out[entry.get("name", "")] = values
+    return out
+
+
+def profile_request(access: AccountAccess) -> tuple[str, str]:
+    """URL and fields of the profile read, per login flow (PLATFORM_FACTS.md §2)."""
+    from socialsync.platforms.instagram.oauth import PROFILE_FIELDS_FB_LOGIN, PROFILE_FIELDS_IG_LOGIN  # noqa: PLC0415
+
+    if access.login == "instagram":
+        return access.url("me"), PROFILE_FIELDS_IG_LOGIN
+    return access.url(access.ig_user_id), PROFILE_FIELDS_FB_LOGIN
+
+
+async def read_profile(graph: GraphClient, access: AccountAccess) -> dict[str, Any]:
+    from socialsync.platforms.instagram.oauth import InstagramProfile  # noqa: PLC0415
+
+    url, fields = profile_request(access)
+    body = await graph.get(url, token=access.token, account_id=access.ig_user_id, fields=fields)
+    return InstagramProfile.model_validate(body).model_dump(exclude_none=True)

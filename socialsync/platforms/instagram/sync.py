@@ -1,0 +1,420 @@
+"""One sync run of one Instagram account: stages, resumable from the run's checkpoint.
+
+A run is a list of stages by kind (``STAGES``). Each stage writes idempotent upserts and saves
+its progress in the run document (``checkpoint``, ``stages_done``) as it goes, so a job that is
+deferred (throttle), retried (transient error) or re-run (worker died) continues where it stopped
+and writes nothing twice. Throttles, transient errors and dead tokens propagate to the job
+(worker/jobs/sync.py), which defers, backs off or marks the account; per-item insight errors
+and missing capabilities are recorded and never fail the run.
+
+The media listing spends as few calls as the API allows (see docs/sync.md):
+- one request per page with the metrics every type supports expanded (``insights.COMMON``)
+  and carousel children expanded;
+- code 1 ("reduce the amount of data") halves the page size;
+- a page that one item rejects is halved until the item is alone, then that item is read
+  without insights and asked for its insights on its own: if that works, the host refuses the
+  expansion itself (remembered per host in Redis, then every item is fetched on its own); if it
+  fails, the error is recorded on the item. 2108006 (posted before the business conversion)
+  also holds for every older item, so the rest of the listing is read without insights and
+  those items are recorded as unavailable without a call;
+- per-type extras (follows, profile visits, reels watch time) per item, only for media inside
+  the look-back window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from socialsync.context import Services
+from socialsync.logs import get_logger
+from socialsync.platforms.instagram import audience as audience_api
+from socialsync.platforms.instagram import insights
+from socialsync.platforms.instagram.access import AccountAccess
+from socialsync.platforms.instagram.client import GraphClient
+from socialsync.platforms.instagram.errors import ErrorKind, GraphError
+from socialsync.platforms.instagram.media import MediaItem, MediaPage, read_insights, read_page
+from socialsync.ratelimit import graph_host
+from socialsync.store import audience as audience_store
+from socialsync.store import media as media_store
+from socialsync.store import metrics as metrics_store
+from socialsync.store import sync_runs
+
+log = get_logger(__name__)
+
+STAGES: dict[str, tuple[str, ...]] = {
+    "full": ("profile", "media_all", "extras", "account_insights", "audience", "stories"),
+    "recent": ("profile", "media_recent"),
+    "media": ("media_new",),
+    "insights": ("account_insights", "extras"),
+    "audience": ("audience",),
+    "stories": ("stories",),
+}
+EXPANSION_OFF_KEY = "sync:expansion_off:{host}"
+MAX_CURSORS_KEPT = 100
+
+
+async def request_sync(
+    services: Services, account: dict[str, Any], kind: str, trigger: str
+) -> tuple[dict[str, Any], bool]:
+    """Start a run of ``kind`` for the account, or join the one in progress; (re-)enqueue its job
+    under its deterministic id either way (harmless when queued; revives a lost enqueue)."""
+    from socialsync import queue  # noqa: PLC0415
+
+    run, created = await sync_runs.start_or_join(services.store, account, kind, trigger)
+    await queue.enqueue(services.redis, queue.SYNC_RUN, run["_id"], job_id=queue.sync_job_id(account["_id"], run["_id"]))
+    return run, created
+
+
+class AccountSync:
+    """Runs the stages of one run for one account (see module docstring)."""
+
+    def __init__(
+        self, services: Services, account: dict[str, Any], run: dict[str, Any], access: AccountAccess,
+        heartbeat: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.store = services.store
+        self.account = account
+        self.run = run
+        self.access = access
+        self.heartbeat = heartbeat
+        self.now = datetime.now(UTC)
+        self.calls = 0  # answered calls not yet added to the run document
+        self.counts: Counter[str] = Counter()  # item counts not yet added to the run document
+        self.partial = bool(run.get("errors"))
+        self.followers: int | None = (account.get("profile") or {}).get("followers_count")
+        self.host = graph_host(httpx.URL(access.base))
+        assert services.governor is not None
+        governor = services.governor
+
+        async def counted(response: httpx.Response, account_id: str | None) -> None:
+            self.calls += 1
+            await governor.on_response(response, account_id)
+
+        self.graph = GraphClient(services.http, before_call=governor.before_call, on_response=counted)
+
+    # --- bookkeeping ----------------------------------------------------------------------------
+    @property
+    def checkpoint(self) -> dict[str, Any]:
+        return self.run.setdefault("checkpoint", {})
+
+    async def save(self, stage: str | None = None, items: dict[str, int] | None = None) -> None:
+        """Persist the checkpoint, the calls spent and item counts (one write)."""
+        set_: dict[str, Any] = {"checkpoint": self.checkpoint, "updated_at": datetime.now(UTC)}
+        inc: dict[str, Any] = {"api_calls": self.calls}
+        self.counts.update(items or {})
+        for name, count in self.counts.items():
+            if count:
+                inc[f"items.{name}"] = count
+        self.counts.clear()
+        if stage is not None:
+            self.run.setdefault("stages_done", []).append(stage)
+            set_["stages_done"] = self.run["stages_done"]
+        await sync_runs.update(self.store, self.run["_id"], set_=set_, inc=inc)
+        self.calls = 0
+        if self.heartbeat is not None:
+            await self.heartbeat()
+
+    async def record_error(self, stage: str, exc: GraphError | None = None, **extra: Any) -> None:
+        self.partial = True
+        error = {"stage": stage, "at": datetime.now(UTC), **extra}
+        if exc is not None:
+            error.update(exc.describe())
+        await sync_runs.add_error(self.store, self.run["_id"], error)
+
+    # --- the run ---------------------------------------------------------------------------------
+    async def execute(self) -> str:
+        """Run the remaining stages; returns the final status (success / partial)."""
+        for stage in STAGES[self.run["kind"]]:
+            if stage in self.run.get("stages_done", []):
+                continue
+            try:
+                await getattr(self, f"stage_{stage}")()
+            except GraphError as exc:
+                if exc.kind not in (ErrorKind.PERMISSION, ErrorKind.INVALID_PARAMETER, ErrorKind.UNKNOWN):
+                    await self.save()
+                    raise
+                # The capability is missing (scope not granted, fewer than 100 followers…):
+                # record it on the run and the account, and go on with the next stage.
+                await self.record_error(stage, exc)
+                await self.store.accounts.update_one(
+                    {"_id": self.account["_id"]},
+                    {"$set": {f"capabilities.{stage}": {"available": False, "code": exc.code,
+                                                        "message": exc.message, "at": self.now}}},
+                )
+            except BaseException:
+                await self.save()
+                raise
+            await self.save(stage)
+        return "partial" if self.partial else "success"
+
+    # --- profile --------------------------------------------------------------------------------
+    async def stage_profile(self) -> None:
+        profile = await audience_api.read_profile(self.graph, self.access)
+        figures = {k: profile[k] for k in ("followers_count", "follows_count", "media_count") if k in profile}
+        self.followers = figures.get("followers_count", self.followers)
+        set_: dict[str, Any] = {f"profile.{k}": v for k, v in figures.items()}
+        for key in ("username", "name", "profile_picture_url", "biography", "website"):
+            if key in profile:
+                set_["profile." + key if key in ("biography", "website") else key] = profile[key]
+        set_["profile_synced_at"] = self.now
+        await self.store.accounts.update_one({"_id": self.account["_id"]}, {"$set": set_})
+        # One point per figure per run: the run's creation time keys it, so a re-run rewrites it.
+        created = self.run["created_at"]
+        at = created.replace(microsecond=created.microsecond // 1000 * 1000)  # MongoDB keeps ms
+        await metrics_store.write(self.store, [
+            metrics_store.point(self.account, name, at, value, source="profile") for name, value in figures.items()
+        ])
+
+    # --- media listing ----------------------------------------------------------------------------
+    async def stage_media_all(self) -> None:
+        await self.list_media("media_all", mode="all")
+
+    async def stage_media_recent(self) -> None:
+        await self.list_media("media_recent", mode="recent")
+
+    async def stage_media_new(self) -> None:
+        await self.list_media("media_new", mode="new")
+
+    async def expansion_allowed(self) -> bool:
+        return not await self.services.redis.exists(EXPANSION_OFF_KEY.format(host=self.host))
+
+    async def list_media(self, stage: str, *, mode: str) -> None:
+        s = self.settings
+        lookback = self.now - timedelta(days=s.sync_lookback_days)
+        cp = self.checkpoint.setdefault(stage, {})
+        cp.setdefault("size", s.sync_page_size)
+        cp.setdefault("expand", True)
+        cp.setdefault("cursors", [])
+        cp.setdefault("pages", 0)
+        if cp["expand"] and not await self.expansion_allowed():
+            cp["expand"] = False
+        complete = False
+        oldest: datetime | None = None
+        while True:
+            if cp.get("after_done"):
+                complete = True
+                break
+            if cp["pages"] >= s.sync_max_pages:
+                await self.record_error(stage, reason="too_many_pages", message=f"stopped after {s.sync_max_pages} pages")
+                break
+            page = await self._next_page(cp, stage)
+            if page is None:
+                continue  # page size changed or an item was isolated: read again
+            items = page.items
+            known: set[str] = set()
+            if mode == "new" and items:
+                known = await media_store.known_ids(self.store, self.account["_id"], [i.id for i in items],
+                                                    before_run=self.run["_id"])
+            cutoff = self.account.get("insights_unavailable_before")
+            await self._store_page(items, expanded=cp["expand"], cutoff=cutoff, lookback=lookback, stage=stage)
+            cp["pages"] += 1
+            if items:
+                oldest = min(i.timestamp for i in items)
+            stop = False
+            if not page.has_next or not page.after:
+                complete = stop = True
+            elif page.after in cp["cursors"]:
+                await self.record_error(stage, reason="repeated_cursor", message="Meta returned a cursor it "
+                                        "had already returned; the listing stopped there")
+                stop = True
+            else:
+                cp["cursors"] = (cp["cursors"] + [page.after])[-MAX_CURSORS_KEPT:]
+                cp["after"] = page.after
+            await self.save(items={"media": len(items)})
+            if stop:
+                break
+            if mode == "recent" and oldest is not None and oldest < lookback:
+                complete = True
+                break
+            if mode == "new" and known:
+                break
+        deleted = 0
+        if complete and mode == "all":
+            deleted = await media_store.mark_deleted(self.store, self.account["_id"], self.run["_id"], now=self.now)
+        elif complete and mode == "recent":
+            deleted = await media_store.mark_deleted(
+                self.store, self.account["_id"], self.run["_id"], now=self.now, since=lookback
+            )
+        if deleted:
+            await sync_runs.update(self.store, self.run["_id"], inc={"items.deleted": deleted})
+
+    async def _next_page(self, cp: dict[str, Any], stage: str) -> MediaPage | None:
+        """Read the page at the checkpoint; None when the caller must simply read again."""
+        s = self.settings
+        expand = insights.COMMON if cp["expand"] else None
+        try:
+            return await read_page(self.graph, self.access, after=cp.get("after"), limit=cp["size"],
+                                   expand_metrics=expand)
+        except GraphError as exc:
+            if exc.code == 1 and cp["size"] > s.sync_min_page_size:
+                # "Please reduce the amount of data": a smaller page is the retry for it (and for
+                # a plain code-1 hiccup too), so no message text is needed to tell them apart.
+                cp["size"] = max(s.sync_min_page_size, cp["size"] // 2)
+                await self.save()
+                return None
+            if not (cp["expand"] and insights.is_item_error(exc)):
+                raise
+            if cp["size"] > 1:
+                cp["size"] = max(1, cp["size"] // 2)
+                await self.save()
+                return None
+            await self._isolate(cp, stage)
+            return None
+
+    async def _isolate(self, cp: dict[str, Any], stage: str) -> None:
+        """A one-item page rejected the expansion: is it the item, or the host?"""
+        page = await read_page(self.graph, self.access, after=cp.get("after"), limit=1, expand_metrics=None)
+        if not page.items:
+            cp["expand"] = False
+            return
+        item = page.items[0]
+        try:
+            values = await read_insights(self.graph, self.access, item.id, insights.COMMON)
+        except GraphError as exc:
+            if not insights.is_item_error(exc):
+                raise
+            # The item itself cannot answer: record it; the page after it is read expanded again.
+            await media_store.write(self.store, [media_store.item_update(
+                self.account, self.run["_id"], item, followers=self.followers, now=self.now,
+                insight_error=insights.item_error(exc))])
+            await self._note_item_error(item, exc)
+        else:
+            # The item answers on its own: the host refuses insights expansion. Remember that.
+            await self.services.redis.set(EXPANSION_OFF_KEY.format(host=self.host), "1")
+            log.info("insights expansion refused by host, falling back per item", host=self.host)
+            cp["expand"] = False
+            item.insights = values
+            await media_store.write(self.store, [media_store.item_update(
+                self.account, self.run["_id"], item, followers=self.followers, now=self.now)])
+            self.counts["insights_per_item"] += 1
+        if page.after and page.has_next:
+            cp["after"] = page.after
+        else:
+            cp["after_done"] = True
+        cp["size"] = self.settings.sync_page_size
+        self.counts["media"] += 1
+        await self.save()
+
+    async def _note_item_error(self, item: MediaItem, exc: GraphError) -> None:
+        self.counts["insights_unavailable"] += 1
+        if exc.subcode == insights.BEFORE_CONVERSION_SUBCODE:
+            # Everything older was posted before the conversion too.
+            self.account["insights_unavailable_before"] = item.timestamp
+            await self.store.accounts.update_one(
+                {"_id": self.account["_id"]}, {"$set": {"insights_unavailable_before": item.timestamp}}
+            )
+            for cp in self.checkpoint.values():
+                if isinstance(cp, dict) and "expand" in cp:
+                    cp["expand"] = False
+
+    async def _store_page(
+        self, items: list[MediaItem], *, expanded: bool, cutoff: datetime | None, lookback: datetime, stage: str
+    ) -> None:
+        updates = []
+        for item in items:
+            error: dict[str, Any] | None = None
+            extras_done = False
+            if not expanded:
+                if cutoff is not None and item.timestamp <= cutoff:
+                    error = {"reason": "posted_before_business_conversion", "code": 100,
+                             "subcode": insights.BEFORE_CONVERSION_SUBCODE, "fbtrace_id": None}
+                    self.counts["insights_unavailable"] += 1
+                else:
+                    # No expansion: one call per item, with the extras too when it is recent.
+                    recent = item.timestamp >= lookback
+                    metrics = insights.all_for(item.media_product_type) if recent else insights.COMMON
+                    try:
+                        item.insights = await read_insights(self.graph, self.access, item.id, metrics)
+                        extras_done = recent
+                        self.counts["insights_per_item"] += 1
+                    except GraphError as exc:
+                        if not insights.is_item_error(exc):
+                            raise
+                        error = insights.item_error(exc)
+                        await self._note_item_error(item, exc)
+                        cutoff = self.account.get("insights_unavailable_before")
+            updates.append(media_store.item_update(
+                self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error,
+                extra={"extras_run": self.run["_id"]} if extras_done else None,
+            ))
+        await media_store.write(self.store, updates)
+
+    # --- per-type extras ----------------------------------------------------------------------------
+    async def stage_extras(self) -> None:
+        since = self.now - timedelta(days=self.settings.sync_lookback_days)
+        done = 0
+        for doc in await media_store.needing_extras(self.store, self.account["_id"], self.run["_id"], since):
+            metrics = insights.extras_for(doc.get("media_product_type"))
+            if not metrics:
+                continue
+            try:
+                values = await read_insights(self.graph, self.access, doc["external_id"], metrics)
+                error = None
+            except GraphError as exc:
+                if not insights.is_item_error(exc):
+                    raise
+                values, error = {}, insights.item_error(exc)
+            await media_store.set_insights(self.store, self.account["_id"], doc["external_id"], values,
+                                           now=self.now, run_id=self.run["_id"], error=error, followers=self.followers)
+            done += 1
+            if done % 20 == 0:
+                await self.save(items={"extras": 20})
+        await self.save(items={"extras": done % 20})
+
+    # --- account insights and audience --------------------------------------------------------------
+    async def stage_account_insights(self) -> None:
+        days = self.settings.sync_account_insights_days if self.run["kind"] == "full" else 3
+        cp = self.checkpoint.setdefault("account_insights", {"done": []})
+        points = []
+        for metric in audience_api.SERIES_METRICS:
+            if metric in cp["done"]:
+                continue
+            try:
+                series = await audience_api.read_series(self.graph, self.access, metric, days=days, now=self.now)
+            except GraphError as exc:
+                if exc.kind is not ErrorKind.PERMISSION:
+                    raise
+                await self.record_error("account_insights", exc, metric=metric)
+                series = []
+            points += [metrics_store.point(self.account, metric, ts, v, source="insights") for ts, v in series]
+            cp["done"].append(metric)
+        day, totals = await audience_api.read_day_totals(self.graph, self.access, now=self.now)
+        points += [metrics_store.point(self.account, m, day, v, source="insights") for m, v in totals.items()]
+        await metrics_store.write(self.store, points)
+        await self.save(items={"metric_points": len(points)})
+
+    async def stage_audience(self) -> None:
+        cp = self.checkpoint.setdefault("audience", {"done": []})
+        for breakdown in audience_api.BREAKDOWNS:
+            if breakdown in cp["done"]:
+                continue
+            result = await audience_api.read_demographics(self.graph, self.access, breakdown)
+            for metric, values in result.items():
+                await audience_store.put(self.store, self.account, metric, breakdown, audience_api.TIMEFRAME,
+                                         values, taken_at=self.now)
+            cp["done"].append(breakdown)
+            await self.save(items={"audience": len(result)})
+
+    # --- stories ------------------------------------------------------------------------------------
+    async def stage_stories(self) -> None:
+        page = await read_page(self.graph, self.access, edge="stories", after=None, limit=100, expand_metrics=None)
+        updates = []
+        for item in page.items:
+            error = None
+            try:
+                item.insights = await read_insights(self.graph, self.access, item.id, insights.STORY)
+            except GraphError as exc:
+                if not insights.is_item_error(exc):
+                    raise
+                error = insights.item_error(exc)
+            updates.append(media_store.item_update(
+                self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error))
+        await media_store.write(self.store, updates)
+        await self.save(items={"stories": len(updates)})

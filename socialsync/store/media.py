@@ -1,0 +1,184 @@
+"""Synced media (posts, reels, carousels, stories): one document per (account, platform media id).
+
+Keyed per connected account rather than per platform id alone: the same Instagram account may be
+connected by two tenants, and each tenant's copy stays inside its tenancy. Writes are upserts
+keyed by ``{account_id}:{media id}`` so re-running a sync page changes nothing twice; media
+deleted on Instagram are marked ``deleted``, never erased.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pymongo import UpdateOne
+
+from socialsync.store import Store
+
+COLLECTION = "media"
+
+
+def doc_id(account_id: str, media_id: str) -> str:
+    return f"{account_id}:{media_id}"
+
+
+def engagement_rate(
+    like_count: int | None, comments_count: int | None, insights: dict[str, Any] | None, followers: int | None
+) -> float | None:
+    """(likes + comments + saves + shares) / followers × 100, rounded to 4 places; None without
+    followers. Saves and shares count only when Meta reported them (missing is not zero)."""
+    if not followers:
+        return None
+    ins = insights or {}
+    total = (like_count or 0) + (comments_count or 0) + (ins.get("saved") or 0) + (ins.get("shares") or 0)
+    return round(total * 100 / followers, 4)
+
+
+async def ensure_indexes(store: Store) -> None:
+    col = store[COLLECTION]
+    await col.create_index([("account_id", 1), ("timestamp", -1)])
+    await col.create_index([("account_id", 1), ("last_seen_run", 1)])
+    await col.create_index([("tenant_id", 1), ("timestamp", -1)])
+    await col.create_index([("platform", 1), ("external_id", 1)])
+
+
+def item_update(
+    account: dict[str, Any], run_id: str, item: Any, *, followers: int | None, now: datetime,
+    insight_error: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+) -> UpdateOne:
+    """The idempotent upsert of one media item as read from the platform."""
+    fields = item.model_dump(exclude={"id", "insights"})
+    fields["children"] = [c for c in fields.get("children") or []]
+    set_: dict[str, Any] = {
+        **fields,
+        "account_id": account["_id"],
+        "tenant_id": account["tenant_id"],
+        "platform": "instagram",
+        "external_id": item.id,
+        "deleted": False,
+        "deleted_at": None,
+        "last_seen_run": run_id,
+        "updated_at": now,
+    }
+    if item.insights:
+        for metric, value in item.insights.items():
+            set_[f"insights.{metric}"] = value
+        set_["insights_status"] = "ok"
+        set_["insights_error"] = None
+        set_["insights_updated_at"] = now
+        set_["engagement_rate"] = engagement_rate(item.like_count, item.comments_count, item.insights, followers)
+    elif item.insights == {}:
+        set_["insights_status"] = "no_data"  # Meta has none yet: missing, not zero
+    else:
+        set_["engagement_rate"] = engagement_rate(item.like_count, item.comments_count, None, followers)
+    if insight_error is not None:
+        set_["insights_status"] = "unavailable"
+        set_["insights_error"] = insight_error
+    set_.update(extra or {})
+    return UpdateOne(
+        {"_id": doc_id(account["_id"], item.id)},
+        {"$set": set_, "$setOnInsert": {"first_seen_at": now, "first_seen_run": run_id}},
+        upsert=True,
+    )
+
+
+async def write(store: Store, updates: list[UpdateOne]) -> None:
+    if updates:
+        await store[COLLECTION].bulk_write(updates, ordered=False)
+
+
+async def set_insights(
+    store: Store, account_id: str, media_id: str, values: dict[str, Any], *, now: datetime,
+    run_id: str | None = None, error: dict[str, Any] | None = None, followers: int | None = None,
+) -> None:
+    """Per-item insights (or the per-item error) for one stored media."""
+    set_: dict[str, Any] = {"updated_at": now}
+    if run_id is not None:
+        set_["extras_run"] = run_id
+    if error is not None:
+        set_.update({"insights_status": "unavailable", "insights_error": error})
+    elif values:
+        set_.update({f"insights.{k}": v for k, v in values.items()})
+        set_.update({"insights_status": "ok", "insights_error": None, "insights_updated_at": now})
+    elif values == {}:
+        set_["insights_status"] = "no_data"
+    col = store[COLLECTION]
+    if not ({"saved", "shares"} & set(values) and followers):  # the rate cannot change: one write
+        await col.update_one({"_id": doc_id(account_id, media_id)}, {"$set": set_})
+        return
+    doc = await col.find_one_and_update({"_id": doc_id(account_id, media_id)}, {"$set": set_})
+    if doc is not None:
+        merged = {**(doc.get("insights") or {}), **values}
+        rate = engagement_rate(doc.get("like_count"), doc.get("comments_count"), merged, followers)
+        await col.update_one({"_id": doc["_id"]}, {"$set": {"engagement_rate": rate}})
+
+
+async def known_ids(store: Store, account_id: str, media_ids: list[str], *, before_run: str) -> set[str]:
+    """Which of these media were already stored before this run."""
+    cursor = store[COLLECTION].find(
+        {"_id": {"$in": [doc_id(account_id, m) for m in media_ids]}, "first_seen_run": {"$ne": before_run}},
+        {"external_id": 1},
+    )
+    return {d["external_id"] async for d in cursor}
+
+
+async def needing_extras(
+    store: Store, account_id: str, run_id: str, since: datetime, limit: int = 500
+) -> list[dict[str, Any]]:
+    cursor = store[COLLECTION].find(
+        {
+            "account_id": account_id, "deleted": False, "timestamp": {"$gte": since},
+            "media_product_type": {"$in": ["FEED", "REELS"]}, "extras_run": {"$ne": run_id},
+            "insights_status": {"$ne": "unavailable"},
+        },
+        {"external_id": 1, "media_product_type": 1},
+    ).sort("timestamp", -1).limit(limit)
+    return [d async for d in cursor]
+
+
+async def mark_deleted(
+    store: Store, account_id: str, run_id: str, *, now: datetime, since: datetime | None = None,
+    product_types: tuple[str, ...] = ("FEED", "REELS"),
+) -> int:
+    """Media not seen by this run's complete listing (optionally only those newer than ``since``)
+    were deleted on Instagram: mark them, keep them."""
+    query: dict[str, Any] = {
+        "account_id": account_id, "deleted": False, "last_seen_run": {"$ne": run_id},
+        "media_product_type": {"$in": list(product_types)},
+    }
+    if since is not None:
+        query["timestamp"] = {"$gte": since}
+    result = await store[COLLECTION].update_many(query, {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
+    return result.modified_count
+
+
+class MediaOut(BaseModel):
+    """A synced media item as the CRM sees it."""
+
+    id: str = Field(description="Platform media id")
+    account_id: str
+    platform: str
+    media_type: str
+    media_product_type: str | None = None
+    caption: str | None = None
+    media_url: str | None = None
+    thumbnail_url: str | None = None
+    permalink: str | None = None
+    shortcode: str | None = None
+    timestamp: datetime
+    like_count: int | None = None
+    comments_count: int | None = None
+    children: list[dict[str, Any]] = Field(default_factory=list)
+    insights: dict[str, float | int] = Field(default_factory=dict, description="Missing metric: no data yet")
+    insights_status: str | None = Field(default=None, description="ok | no_data | unavailable")
+    insights_error: dict[str, Any] | None = None
+    insights_updated_at: datetime | None = None
+    engagement_rate: float | None = None
+    deleted: bool = False
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> "MediaOut":
+        data = {k: v for k, v in doc.items() if k in cls.model_fields and k != "id"}
+        return cls(id=doc["external_id"], **data)
