@@ -1,0 +1,90 @@
+"""Chaos: a real worker process SIGKILLed at random points while many posts are in flight, with
+some media_publish answers lost after success. Every post must end final, none twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from socialsync.store import posts as post_store
+from tests.conftest import Env
+from tests.publish_helpers import BODIES, add_fault, connected, post, published_log, sandbox_knobs
+
+REPO = Path(__file__).resolve().parent.parent
+POSTS = 24
+CHAOS_SECONDS = 25
+SETTLE_SECONDS = 60
+
+
+def worker_env(env: Env) -> dict[str, str]:
+    s = env.settings
+    values = {
+        "REDIS_URL": s.redis_url, "MONGODB_URL": s.mongodb_url, "MONGODB_DB": s.mongodb_db,
+        "QUEUE_NAME": s.queue_name, "SANDBOX": "true", "SANDBOX_URL": s.sandbox_url,
+        "TOKEN_KEYS": ",".join(k.get_secret_value() for k in s.token_keys),
+        "PUBLISH_POLL_FIRST_SECONDS": "0.3", "PUBLISH_POLL_CAP_SECONDS": "1", "PUBLISH_RETRY_BASE_SECONDS": "0.3",
+        "PUBLISH_STUCK_AFTER_SECONDS": "3", "PUBLISH_SWEEP_EVERY_SECONDS": "2", "HTTP_TIMEOUT_SECONDS": "1.5",
+        "LOG_LEVEL": "WARNING",
+    }
+    return {**os.environ, **{f"SOCIALSYNC_{k}": str(v) for k, v in values.items()}}
+
+
+def start_worker(env: Env) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "socialsync.cli", "worker"], cwd=REPO, env=worker_env(env),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+async def unsettled(env: Env) -> int:
+    return await env.services.store[post_store.COLLECTION].count_documents(
+        {"state": {"$nin": list(post_store.FINAL_STATES)}}
+    )
+
+
+async def test_worker_killed_at_random_points_leaves_every_post_final_and_none_twice(env: Env) -> None:
+    rng = random.Random(5)
+    await sandbox_knobs(env, video_processing={"kind": "uniform", "low": 0.2, "high": 2.0}, seed=5)
+    tenant, account_id = await connected(env)
+    # ~10 % of publish answers are lost after Meta published (the client times out at 1.5 s).
+    await add_fault(env, method="POST", path="*/media_publish", phase="after", delay_seconds=2.5, count=POSTS // 10)
+    kinds = ["image", "reel", "carousel", "story"]
+    ids = [
+        await post(env, tenant, account_id, {**BODIES[kinds[i % 4]], **({"caption": f"post {i}"} if i % 4 != 3 else {})})
+        for i in range(POSTS)
+    ]
+
+    kills = 0
+    chaos_until = time.monotonic() + CHAOS_SECONDS
+    while time.monotonic() < chaos_until and await unsettled(env):
+        worker = start_worker(env)
+        await asyncio.sleep(rng.uniform(1.0, 3.0))
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        kills += 1
+    worker = start_worker(env)
+    try:
+        settle_until = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < settle_until and await unsettled(env):
+            await asyncio.sleep(0.5)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    docs = [d async for d in env.services.store[post_store.COLLECTION].find({"_id": {"$in": ids}})]
+    states = {d["_id"]: d["state"] for d in docs}
+    assert kills >= 3
+    assert all(state in post_store.FINAL_STATES for state in states.values()), states
+    log = await published_log(env)
+    containers = [entry["container_id"] for entry in log]
+    assert len(containers) == len(set(containers))  # no container published twice
+    published = [d for d in docs if d["state"] == "published"]
+    # exactly one live media per published post, and no live media for a post we call failed
+    assert len(log) == len(published) == POSTS
+    assert {d["publish_container"] for d in published} == set(containers)

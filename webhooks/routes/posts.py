@@ -1,0 +1,199 @@
+"""The CRM's publishing API: create a post (idempotent), read it, list an account's, cancel.
+
+Nothing here calls Instagram: a valid request is stored and its first job enqueued; the
+worker does the rest (socialsync.platforms.instagram.publish).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from socialsync import queue
+from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
+from socialsync.store import accounts as account_store
+from socialsync.store import posts as post_store
+from socialsync.store.posts import PostOut, PostState
+from webhooks.auth import tenant_of
+from webhooks.errors import ApiError, not_found, parse_body
+from webhooks.keys import SERVICES
+from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, path_param, query_param, request_body
+
+routes = web.RouteTableDef()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+POST_STATES = get_args(PostState)
+
+
+class PostAccepted(BaseModel):
+    id: str
+    state: PostState
+
+
+class PostPage(BaseModel):
+    data: list[PostOut]
+    next_cursor: str | None
+
+
+def _idempotency_key(request: web.Request) -> str:
+    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+    if not key:
+        raise ApiError(400, "missing_idempotency_key", f"Send an {IDEMPOTENCY_HEADER} header (any unique string).")
+    if len(key) > 200:
+        raise ApiError(400, "invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is at most 200 characters.")
+    return key
+
+
+def _fingerprint(body: PostRequest) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@routes.post("/v1/accounts/{account_id}/posts")
+async def create_post(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    tenant_id = tenant_of(request)
+    account = await account_store.get_for_tenant(services.store, tenant_id, request.match_info["account_id"])
+    if account is None:
+        raise not_found("account")
+    key = _idempotency_key(request)
+    body = await parse_body(request, PostRequest)
+    fingerprint = _fingerprint(body)
+    existing = await services.store[post_store.COLLECTION].find_one({"tenant_id": tenant_id, "idempotency_key": key})
+    if existing is not None:
+        return _replay(existing, fingerprint, account["_id"])
+    now = datetime.now(UTC)
+    try:
+        check_post(body, account=account, now=now,
+                   horizon=timedelta(days=services.settings.publish_schedule_horizon_days))
+    except PostRejected as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+    doc: dict[str, Any] = {
+        "_id": post_store.new_post_id(),
+        "tenant_id": tenant_id,
+        "account_id": account["_id"],
+        "ig_user_id": account["external_id"],
+        "idempotency_key": key,
+        "fingerprint": fingerprint,
+        "request": body.model_dump(mode="python"),
+        "state": "scheduled",
+        "state_reason": "Scheduled." if body.publish_at else None,
+        "tick": 0,
+        "next_check_at": body.publish_at or now,
+        "publish_attempts": 0,
+        "attempts": [{"at": now, "step": "accepted", "outcome": "scheduled", "detail": None}],
+        "created_at": now,
+        "updated_at": now,
+    }
+    stored, created = await post_store.insert_or_existing(services.store, doc)
+    if not created:
+        return _replay(stored, fingerprint, account["_id"])
+    # A crash before this line leaves a stored post without a job: the sweep cron enqueues it.
+    delay = (body.publish_at - now).total_seconds() if body.publish_at else None
+    await queue.enqueue(services.redis, queue.PUBLISH_ADVANCE, doc["_id"], 0,
+                        job_id=queue.publish_job_id(doc["_id"], 0), defer_seconds=delay)
+    return web.json_response(PostAccepted(id=doc["_id"], state="scheduled").model_dump(), status=202)
+
+
+def _replay(existing: dict[str, Any], fingerprint: str, account_id: str) -> web.Response:
+    if existing["fingerprint"] != fingerprint or existing["account_id"] != account_id:
+        raise ApiError(409, "idempotency_key_conflict",
+                       f"This {IDEMPOTENCY_HEADER} was used for a different post ({existing['_id']}).")
+    accepted = PostAccepted(id=existing["_id"], state=existing["state"])
+    return web.json_response(accepted.model_dump(), status=202)
+
+
+@routes.get("/v1/posts/{post_id}")
+async def get_post(request: web.Request) -> web.Response:
+    doc = await post_store.get_for_tenant(request.app[SERVICES].store, tenant_of(request), request.match_info["post_id"])
+    if doc is None:
+        raise not_found("post")
+    return web.json_response(PostOut.from_doc(doc).model_dump(mode="json"))
+
+
+@routes.get("/v1/accounts/{account_id}/posts")
+async def list_posts(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    tenant_id = tenant_of(request)
+    account = await account_store.get_for_tenant(services.store, tenant_id, request.match_info["account_id"])
+    if account is None:
+        raise not_found("account")
+    state = request.query.get("state") or None
+    if state is not None and state not in POST_STATES:
+        raise ApiError(400, "invalid_state", f"state must be one of {', '.join(POST_STATES)}.")
+    raw = request.query.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise ApiError(400, "invalid_limit", "limit must be an integer from 1 to 200.")
+    limit = int(raw)
+    docs = await post_store.list_for_account(
+        services.store, tenant_id, account["_id"], state=state, limit=limit + 1,
+        after=request.query.get("cursor") or None,
+    )
+    page = PostPage(
+        data=[PostOut.from_doc(d) for d in docs[:limit]],
+        next_cursor=docs[limit - 1]["_id"] if len(docs) > limit else None,
+    )
+    return web.json_response(page.model_dump(mode="json"))
+
+
+@routes.delete("/v1/posts/{post_id}")
+async def cancel_post(request: web.Request) -> web.Response:
+    store = request.app[SERVICES].store
+    tenant_id = tenant_of(request)
+    post_id = request.match_info["post_id"]
+    doc = await post_store.cancel(store, tenant_id, post_id)
+    if doc is None:
+        current = await post_store.get_for_tenant(store, tenant_id, post_id)
+        if current is None:
+            raise not_found("post")
+        raise ApiError(409, "post_not_cancellable",
+                       f"The post is {current['state']}: only a post not yet publishing can be cancelled.")
+    return web.json_response(PostOut.from_doc(doc).model_dump(mode="json"))
+
+
+OPENAPI_MODELS = (PostRequest, PostAccepted, PostOut, PostPage)
+CONFLICT = {"409": json_body(ErrorOut, "Conflict; `error.code` says which.")}
+OPENAPI_PATHS = {
+    "/v1/accounts/{account_id}/posts": {
+        "post": {
+            "summary": "Publish a post now or at publish_at (image, reel, carousel, story)",
+            "parameters": [
+                path_param("account_id"),
+                {"name": IDEMPOTENCY_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
+                 "description": "The same key with the same body returns the first post; a different body → 409."},
+            ],
+            "requestBody": request_body(PostRequest),
+            "responses": {
+                "202": json_body(PostAccepted, "Accepted (or the post first created with this key)"),
+                "403": json_body(ErrorOut, "missing_publish_scope"),
+                **CONFLICT, **NOT_FOUND, **ERRORS,
+            },
+        },
+        "get": {
+            "summary": "The account's posts, newest first",
+            "parameters": [
+                path_param("account_id"),
+                query_param("state", {"type": "string", "enum": list(POST_STATES)}, "Only posts in this state."),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
+                query_param("cursor", description="`next_cursor` of the previous page."),
+            ],
+            "responses": {"200": json_body(PostPage, "A page of posts"), **NOT_FOUND, **ERRORS},
+        },
+    },
+    "/v1/posts/{post_id}": {
+        "get": {
+            "summary": "One post: state, reason, media id, permalink, error, attempts",
+            "parameters": [path_param("post_id")],
+            "responses": {"200": json_body(PostOut, "The post"), **NOT_FOUND, **ERRORS},
+        },
+        "delete": {
+            "summary": "Cancel a post that is not yet publishing",
+            "parameters": [path_param("post_id")],
+            "responses": {"200": json_body(PostOut, "The cancelled post"), **CONFLICT, **NOT_FOUND, **ERRORS},
+        },
+    },
+}
