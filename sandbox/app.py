@@ -16,7 +16,10 @@ from sandbox.config import SandboxConfig
 from sandbox.context import SANDBOX_KEY, Sandbox
 from sandbox.errors import errors_middleware
 from sandbox.faults import faults_middleware
-from sandbox.routes import cdn, control, facebook_oauth, graph, instagram_oauth
+from sandbox.routes import cdn, control, facebook_oauth, graph, instagram_oauth, media_reads
+from sandbox.routes import publishing as publishing_routes
+from sandbox.routes import comments as comment_routes
+from sandbox.routes import subscriptions, webhook_sender
 from sandbox.stats import stats_middleware
 from sandbox.usage import usage_middleware
 
@@ -24,7 +27,10 @@ __all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
 
 # Route modules in registration order. aiohttp tries dynamic routes in this order, so modules
 # with specific paths (e.g. /{ig-user-id}/media) must come before graph's catch-all /{id}.
-ROUTE_MODULES = (control, instagram_oauth, facebook_oauth, graph, cdn)
+ROUTE_MODULES = (
+    control, publishing_routes, instagram_oauth, facebook_oauth,
+    comment_routes, subscriptions, webhook_sender,  # issue 4: before media_reads/graph's /{id}
+    media_reads, graph, cdn)
 
 
 def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:

@@ -99,6 +99,7 @@ class Settings(BaseSettings):
             "instagram_manage_insights",
             "pages_show_list",
             "pages_read_engagement",
+            "pages_manage_metadata",  # needed to subscribe the Page to webhooks
         ]
     )
     instagram_required_scopes: Annotated[list[str], NoDecode] = Field(
@@ -127,12 +128,117 @@ class Settings(BaseSettings):
 
     # --- worker -----------------------------------------------------------------------------
     worker_max_jobs: int = 20
+    job_timeout_seconds: int = Field(
+        default=120,
+        description="Longest a job may run. arq also blocks a job id for this (+10 s) after a "
+        "worker dies holding it, so keep jobs short and this small.",
+    )
     token_refresh_window_days: int = 7
     token_refresh_cron_minutes: int = 60
     retry_backoff_base_seconds: float = Field(
         default=30.0, description="First retry delay of a failed job; doubles per try, with jitter."
     )
     queue_name: str = "socialsync:queue"
+
+    # --- Meta webhooks, comments, CRM events, privacy callbacks (issue 4) ---------------------
+    webhook_verify_token: SecretStr | None = Field(
+        default=None,
+        description="hub.verify_token Meta sends when you register the callback URL. "
+        "Unset: 'sandbox-verify-token' in sandbox mode, otherwise the handshake is refused.",
+    )
+    webhook_max_body_bytes: int = Field(
+        default=5 * 1024 * 1024, description="Largest Meta webhook body accepted (413 above)."
+    )
+    webhook_event_ttl_days: int = Field(default=14, description="Raw webhook events expire after this.")
+    webhook_sweep_after_seconds: int = Field(
+        default=300, description="Re-enqueue a stored webhook event still unprocessed after this."
+    )
+    webhook_sweep_cron_minutes: int = 5
+    webhook_subscribed_fields: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["comments", "live_comments", "mentions"],
+        description="Fields subscribed on connect (POST /me/subscribed_apps), comma separated.",
+    )
+    comments_backfill_lookback_days: int = Field(
+        default=14, description="Comments of media younger than this are backfilled by the worker."
+    )
+    comments_backfill_cron_minutes: int = 60
+    comments_backfill_jitter_seconds: int = Field(
+        default=600, description="Per-account spread of the scheduled comment backfills."
+    )
+    crm_event_retry_hours: float = Field(
+        default=24.0, description="CRM event deliveries are retried with backoff for this long."
+    )
+    crm_event_timeout_seconds: float = 10.0
+    crm_event_backoff_base_seconds: float = 30.0
+
+    # --- sync and rate-limit governor (issue 3) -------------------------------------------
+    ratelimit_threshold_percent: float = Field(
+        default=85.0, description="Above this usage (max of call_count/cputime/time) a scope is paced."
+    )
+    ratelimit_pace_seconds: float = Field(
+        default=2.0, description="While paced, at most one call per this many seconds per scope."
+    )
+    ratelimit_block_seconds: float = Field(
+        default=300.0,
+        description="Block after a throttle error without estimated_time_to_regain_access "
+        "(doubles per consecutive throttle, capped at 1 h).",
+    )
+    ratelimit_max_defer_seconds: float = Field(
+        default=900.0, description="A blocked job re-checks the governor at least this often."
+    )
+    sync_page_size: int = Field(default=100, description="First page size of the /media edge.")
+    sync_min_page_size: int = 1
+    sync_lookback_days: int = Field(
+        default=30, description="Media younger than this get insights refreshed and per-type extras."
+    )
+    sync_max_pages: int = Field(default=2000, description="Hard stop for one listing (loop guard).")
+    sync_lease_seconds: int = Field(
+        default=120, description="Per-account sync lock lease; renewed as the run progresses."
+    )
+    sync_profile_minutes: int = Field(default=60, description="Profile + recent-media metrics.")
+    sync_media_minutes: int = Field(default=360, description="New media.")
+    sync_insights_minutes: int = Field(default=1440, description="Account insights + media extras.")
+    sync_audience_minutes: int = Field(default=10080, description="Audience demographics.")
+    sync_stories_minutes: int = Field(default=240, description="Live stories and their insights.")
+    sync_schedule_tick_minutes: int = Field(
+        default=5, description="How often the scheduler cron looks for due accounts."
+    )
+    sync_account_insights_days: int = Field(default=30, description="Days of account insights read.")
+
+    # --- publishing (issue 5) ----------------------------------------------------------------
+    publish_poll_first_seconds: float = Field(
+        default=2.0, description="First wait before reading a new container's status."
+    )
+    publish_poll_growth: float = Field(default=1.5, description="Each poll waits this much longer.")
+    publish_poll_cap_seconds: float = Field(default=15.0, description="Longest wait between polls.")
+    publish_processing_deadline_seconds: float = Field(
+        default=1800.0, description="A post whose containers are not ready by then fails."
+    )
+    publish_retry_base_seconds: float = Field(
+        default=5.0, description="First retry delay of a failed publishing step (doubles, jitter)."
+    )
+    publish_max_attempts: int = Field(default=6, description="Tries of one publishing step.")
+    publish_quota_recheck_seconds: float = Field(
+        default=900.0, description="Longest wait before re-reading a used-up publishing quota."
+    )
+    publish_blocked_defer_seconds: float = Field(
+        default=3600.0, description="Wait after a spam (4/2207051) or policy (368) refusal."
+    )
+    publish_blocked_max_deferrals: int = Field(
+        default=3, description="Refusals tolerated before the post fails."
+    )
+    publish_max_container_recreations: int = Field(
+        default=2, description="Expired/lost containers re-created (never after publishing)."
+    )
+    publish_schedule_horizon_days: float = Field(
+        default=75.0, description="How far ahead publish_at may be."
+    )
+    publish_sweep_every_seconds: int = Field(
+        default=60, description="How often the cron looks for posts whose job went missing."
+    )
+    publish_stuck_after_seconds: float = Field(
+        default=120.0, description="A post overdue by this much gets its job re-enqueued."
+    )
 
     # --- logging ----------------------------------------------------------------------------
     log_level: str = "INFO"
@@ -145,6 +251,7 @@ class Settings(BaseSettings):
         "facebook_scopes",
         "instagram_required_scopes",
         "facebook_required_scopes",
+        "webhook_subscribed_fields",
         mode="before",
     )(_split_csv)
 

@@ -16,11 +16,41 @@ log = get_logger(__name__)
 async def account_connected(services: Services, account_id: str) -> None:
     """Called after a connect (or reconnect) stored the account as active."""
     log.info("account lifecycle", account_id=account_id, change="connected")
+    # issue 4: subscribe the account to Meta webhooks (worker job, deterministic id)
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from socialsync import queue  # noqa: PLC0415
+
+    await queue.enqueue(
+        services.redis, queue.WEBHOOKS_SUBSCRIBE, account_id,
+        job_id=queue.subscription_job_id(account_id, "subscribe", datetime.now(UTC)),
+    )
+    # issue 3: the first full sync (deterministic job id: a reconnect during a run joins it)
+    from socialsync.platforms.instagram.sync import request_sync  # noqa: PLC0415
+    from socialsync.store import accounts as account_store  # noqa: PLC0415
+
+    account = await account_store.get(services.store, account_id)
+    if account is not None:
+        await request_sync(services, account, "full", "connect")
 
 
-async def account_disconnected(services: Services, account_id: str) -> None:
-    """Called after a disconnect dropped the account's tokens."""
+async def account_disconnected(
+    services: Services, account_id: str, token_ciphertext: str | None = None
+) -> None:
+    """Called after a disconnect dropped the account's tokens. ``token_ciphertext`` is the
+    dropped token, still encrypted, for the one clean-up call that needs it (unsubscribe)."""
     log.info("account lifecycle", account_id=account_id, change="disconnected")
+    # issue 4: unsubscribe from Meta webhooks (needs the token: see worker/jobs/webhooks.py) and
+    # tell the CRM (account.disconnected)
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from socialsync import events, queue  # noqa: PLC0415
+
+    await queue.enqueue(
+        services.redis, queue.WEBHOOKS_UNSUBSCRIBE, account_id, token_ciphertext,
+        job_id=queue.subscription_job_id(account_id, "unsubscribe", datetime.now(UTC)),
+    )
+    await events.emit_account_event(services, account_id, "account.disconnected")
 
 
 async def account_needs_reconnect(services: Services, account_id: str, reason: str) -> None:
@@ -30,3 +60,7 @@ async def account_needs_reconnect(services: Services, account_id: str, reason: s
 
     await account_store.mark_needs_reconnect(services.store, account_id, reason)
     log.info("account lifecycle", account_id=account_id, change="needs_reconnect")
+    # issue 4: tell the CRM (account.needs_reconnect), once per connection
+    from socialsync import events  # noqa: PLC0415
+
+    await events.emit_account_event(services, account_id, "account.needs_reconnect")

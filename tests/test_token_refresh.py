@@ -18,6 +18,14 @@ async def age_token(env: Env, account_id: str, *, issued_days_ago: float, expire
     )
 
 
+async def connected(env: Env, tenant_key: str, account: str, login: str = "instagram") -> str:
+    """Connect, then let the jobs a connect starts (first sync, webhook subscription) finish, so
+    only the token work under test runs once the sandbox clock has moved."""
+    account_id = (await connect(env, tenant_key, account, login=login)).account_id
+    await env.run_worker()
+    return account_id
+
+
 async def run_refresh_cron(env: Env) -> None:
     await env.services.redis.enqueue_job(queue.TOKENS_REFRESH_DUE, _job_id=f"cron-test-{datetime.now(UTC).timestamp()}")
     await env.run_worker()
@@ -25,8 +33,8 @@ async def run_refresh_cron(env: Env) -> None:
 
 async def test_token_near_expiry_is_refreshed_and_the_old_one_dies(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
-    fresh_id = (await connect(env, tenant.api_key, "sandbox_newbie")).account_id
+    account_id = await connected(env, tenant.api_key, "sandbox_creator")
+    fresh_id = await connected(env, tenant.api_key, "sandbox_newbie")
     await age_token(env, account_id, issued_days_ago=55, expires_in_days=5)
     await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 55 * 86400})
     before = await env.services.store.accounts.find_one({"_id": account_id})
@@ -50,7 +58,7 @@ async def test_token_near_expiry_is_refreshed_and_the_old_one_dies(env: Env) -> 
 
 async def test_refreshing_a_token_the_platform_considers_expired_marks_needs_reconnect(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    account_id = await connected(env, tenant.api_key, "sandbox_creator")
     await age_token(env, account_id, issued_days_ago=55, expires_in_days=3)
     await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 61 * 86400})  # dead on Meta's side
 
@@ -63,7 +71,7 @@ async def test_refreshing_a_token_the_platform_considers_expired_marks_needs_rec
 
 async def test_token_already_past_expiry_needs_reconnect_without_a_call(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    account_id = await connected(env, tenant.api_key, "sandbox_creator")
     await age_token(env, account_id, issued_days_ago=61, expires_in_days=-1)
     calls_before = (await env.sandbox.get("/_sandbox/stats")).json()["total"]
     await run_refresh_cron(env)
@@ -74,7 +82,7 @@ async def test_token_already_past_expiry_needs_reconnect_without_a_call(env: Env
 
 async def test_transient_refresh_failure_is_retried(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    account_id = await connected(env, tenant.api_key, "sandbox_creator")
     await age_token(env, account_id, issued_days_ago=55, expires_in_days=5)
     await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 55 * 86400})
     await env.sandbox.post("/_sandbox/faults", json={"method": "GET", "path": "/graph.instagram.com/refresh_access_token", "count": 1, "status": 503})
@@ -93,7 +101,7 @@ async def test_transient_refresh_failure_is_retried(env: Env) -> None:
 
 async def test_dead_page_token_is_detected_by_the_cheap_check(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "fb_single", login="facebook")).account_id
+    account_id = await connected(env, tenant.api_key, "fb_single", login="facebook")
     await env.sandbox.post("/_sandbox/tokens/revoke", json={"username": "fb_single"})
     await run_refresh_cron(env)
     acc = await env.services.store.accounts.find_one({"_id": account_id})
@@ -102,7 +110,7 @@ async def test_dead_page_token_is_detected_by_the_cheap_check(env: Env) -> None:
 
 async def test_live_page_token_check_keeps_account_active(env: Env) -> None:
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "fb_single", login="facebook")).account_id
+    account_id = await connected(env, tenant.api_key, "fb_single", login="facebook")
     await run_refresh_cron(env)
     acc = await env.services.store.accounts.find_one({"_id": account_id})
     assert acc["status"] == "active" and acc["token_checked_at"] is not None and acc["token_check_error"] is None
@@ -111,7 +119,7 @@ async def test_live_page_token_check_keeps_account_active(env: Env) -> None:
 async def test_token_younger_than_24_hours_is_not_refreshed_even_near_expiry(env: Env) -> None:
     """Meta refuses to refresh a token under 24 h old: the cron must not even try."""
     tenant = await env.tenant()
-    account_id = (await connect(env, tenant.api_key, "sandbox_creator")).account_id
+    account_id = await connected(env, tenant.api_key, "sandbox_creator")
     await age_token(env, account_id, issued_days_ago=0.5, expires_in_days=2)
     before = await env.services.store.accounts.find_one({"_id": account_id})
     await run_refresh_cron(env)

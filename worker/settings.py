@@ -7,9 +7,12 @@ from typing import Any
 from socialsync.config import Settings
 from socialsync.context import open_services, redis_settings
 from worker.jobs import tokens
+from worker.jobs import comments, events, privacy, webhooks
+from worker.jobs import publish
+from worker.jobs import sync as sync_jobs
 
 # Every module holding jobs: each has functions(settings) and cron_jobs(settings). Add new ones here.
-JOB_MODULES = (tokens,)
+JOB_MODULES = (tokens, webhooks, comments, events, privacy, publish, sync_jobs,)
 
 
 def worker_settings(settings: Settings) -> dict[str, Any]:
@@ -31,7 +34,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": settings.worker_max_jobs,
-        "job_timeout": 300,
+        "job_timeout": settings.job_timeout_seconds,
         "keep_result": 3600,
         "handle_signals": True,
     }

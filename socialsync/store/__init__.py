@@ -19,6 +19,16 @@ INDEX_OWNERS = (
     "socialsync.store.tenants",
     "socialsync.store.accounts",
     "socialsync.events",
+    "socialsync.store.webhook_events",
+    "socialsync.store.comments",
+    "socialsync.store.actions",
+    "socialsync.store.webhook_endpoints",
+    "socialsync.store.deletion_requests",
+    "socialsync.store.posts",
+    "socialsync.store.media",
+    "socialsync.store.metrics",
+    "socialsync.store.audience",
+    "socialsync.store.sync_runs",
 )
 
 

@@ -73,6 +73,9 @@ class AccountOut(BaseModel):
     connected_at: datetime
     updated_at: datetime
     disconnected_at: datetime | None = None
+    webhook_subscription: dict[str, Any] | None = Field(
+        default=None, description="Meta webhook subscription: status, fields, error, at (issue 4)."
+    )
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "AccountOut":

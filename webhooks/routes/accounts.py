@@ -54,12 +54,15 @@ async def get_account(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/accounts/{account_id}")
 async def disconnect_account(request: web.Request) -> web.Response:
-    doc = await account_store.disconnect(
-        request.app[SERVICES].store, tenant_of(request), request.match_info["account_id"]
+    services = request.app[SERVICES]
+    before = await account_store.get_for_tenant(
+        services.store, tenant_of(request), request.match_info["account_id"]
     )
-    if doc is None:
+    doc = await account_store.disconnect(services.store, tenant_of(request), request.match_info["account_id"])
+    if before is None or doc is None:
         raise not_found("account")
-    await lifecycle.account_disconnected(request.app[SERVICES], doc["_id"])
+    dropped = (before.get("token") or {}).get("ciphertext")
+    await lifecycle.account_disconnected(services, doc["_id"], dropped)
     return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
 
 

@@ -1,0 +1,194 @@
+"""Comments for the CRM: list an account's comments (threaded), and moderate one.
+
+Moderation answers 202 with an action id at once; the worker performs the call through the API
+and records the outcome (``GET /v1/actions/{id}``). Requests Meta would refuse (a reply to a
+reply, a reply to a hidden comment) are refused here, before any call, with a specific code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from socialsync import queue
+from socialsync.store import accounts as account_store
+from socialsync.store import actions as action_store
+from socialsync.store import comments as comment_store
+from socialsync.store.actions import ActionOut
+from socialsync.store.comments import CommentOut
+from webhooks.auth import tenant_of
+from webhooks.errors import ApiError, not_found, parse_body
+from webhooks.keys import SERVICES
+from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, path_param, query_param, request_body
+from webhooks.routes.accounts import page_limit
+
+routes = web.RouteTableDef()
+
+
+class CommentPage(BaseModel):
+    data: list[CommentOut]
+    next_cursor: str | None
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(min_length=1, max_length=2200)
+
+
+class HideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hidden: bool
+
+
+def _bool_param(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("true", "1"):
+        return True
+    if raw.lower() in ("false", "0"):
+        return False
+    raise ApiError(400, f"invalid_{name}", f"{name} must be true or false.")
+
+
+def _since_param(request: web.Request) -> datetime | None:
+    raw = request.query.get("since")
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "invalid_since", "since must be an ISO 8601 date-time.") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _out(doc: dict[str, Any]) -> dict[str, Any]:
+    out = CommentOut.from_doc(doc)
+    out.replies = [CommentOut.from_doc(r) for r in doc.get("replies", [])]
+    return out.model_dump(mode="json", by_alias=True)
+
+
+@routes.get("/v1/accounts/{account_id}/comments")
+async def list_comments(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    account = await account_store.get_for_tenant(
+        services.store, tenant_of(request), request.match_info["account_id"]
+    )
+    if account is None:
+        raise not_found("account")
+    limit = page_limit(request)
+    try:
+        docs, next_cursor = await comment_store.list_threads(
+            services.store, account["_id"], limit=limit,
+            media_id=request.query.get("media_id") or None, since=_since_param(request),
+            hidden=_bool_param(request, "hidden"), cursor=request.query.get("cursor") or None,
+        )
+    except comment_store.BadCursor:
+        raise ApiError(400, "invalid_cursor", "cursor is not a next_cursor this API returned.") from None
+    return web.json_response({"data": [_out(d) for d in docs], "next_cursor": next_cursor})
+
+
+async def _comment(request: web.Request) -> dict[str, Any]:
+    doc = await comment_store.get_for_tenant(
+        request.app[SERVICES].store, tenant_of(request), request.match_info["comment_id"]
+    )
+    if doc is None:
+        raise not_found("comment")
+    return doc
+
+
+async def _start(request: web.Request, comment: dict[str, Any], kind: str, params: dict[str, Any]) -> web.Response:
+    services = request.app[SERVICES]
+    account = await account_store.get(services.store, comment["account_id"])
+    if account is None or account.get("status") != "active":
+        raise ApiError(
+            409, "account_unavailable",
+            "The comment's account is not active (disconnected or needs reconnect); reconnect it first.",
+        )
+    action = await action_store.create(
+        services.store, tenant_id=comment["tenant_id"], account_id=comment["account_id"],
+        comment_id=comment["comment_id"], kind=kind, params=params,  # type: ignore[arg-type]
+    )
+    await queue.enqueue(
+        services.redis, queue.COMMENTS_PERFORM_ACTION, action["_id"],
+        job_id=queue.comment_action_job_id(action["_id"]),
+    )
+    return web.json_response(ActionOut.from_doc(action).model_dump(mode="json"), status=202)
+
+
+@routes.post("/v1/comments/{comment_id}/reply")
+async def reply(request: web.Request) -> web.Response:
+    body = await parse_body(request, ReplyIn)
+    comment = await _comment(request)
+    if comment.get("parent_id"):
+        raise ApiError(
+            422, "cannot_reply_to_reply",
+            "Instagram only accepts replies to top-level comments; reply to the parent comment instead.",
+            parent_id=comment["parent_id"],
+        )
+    if comment.get("hidden"):
+        raise ApiError(422, "cannot_reply_to_hidden", "Instagram does not accept replies to a hidden comment; unhide it first.")
+    return await _start(request, comment, "reply", {"message": body.message})
+
+
+@routes.post("/v1/comments/{comment_id}/hide")
+async def hide(request: web.Request) -> web.Response:
+    body = await parse_body(request, HideIn)
+    comment = await _comment(request)
+    return await _start(request, comment, "hide", {"hidden": body.hidden})
+
+
+@routes.delete("/v1/comments/{comment_id}")
+async def delete(request: web.Request) -> web.Response:
+    comment = await _comment(request)
+    return await _start(request, comment, "delete", {})
+
+
+ACCEPTED = {"202": json_body(ActionOut, "Accepted: the action id; poll GET /v1/actions/{id}")}
+CONFLICT = {"409": json_body(ErrorOut, "account_unavailable: the account is not active")}
+OPENAPI_MODELS = (CommentOut, CommentPage, ReplyIn, HideIn, ActionOut)
+OPENAPI_PATHS = {
+    "/v1/accounts/{account_id}/comments": {
+        "get": {
+            "summary": "An account's comments, newest first, each with its replies",
+            "parameters": [
+                path_param("account_id"),
+                query_param("media_id", description="Only this media's comments."),
+                query_param("since", {"type": "string", "format": "date-time"}, "Comments at or after."),
+                query_param("hidden", {"type": "boolean"}, "Only hidden (true) or visible (false)."),
+                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
+                query_param("cursor", description="`next_cursor` of the previous page."),
+            ],
+            "responses": {"200": json_body(CommentPage, "A page of comment threads"), **NOT_FOUND, **ERRORS},
+        }
+    },
+    "/v1/comments/{comment_id}/reply": {
+        "post": {
+            "summary": "Reply to a top-level, visible comment (performed by the worker)",
+            "parameters": [path_param("comment_id")],
+            "requestBody": request_body(ReplyIn),
+            "responses": {
+                **ACCEPTED, **NOT_FOUND, **ERRORS, **CONFLICT,
+                "422": json_body(ErrorOut, "cannot_reply_to_reply / cannot_reply_to_hidden"),
+            },
+        }
+    },
+    "/v1/comments/{comment_id}/hide": {
+        "post": {
+            "summary": "Hide or unhide a comment (performed by the worker)",
+            "parameters": [path_param("comment_id")],
+            "requestBody": request_body(HideIn),
+            "responses": {**ACCEPTED, **NOT_FOUND, **ERRORS, **CONFLICT},
+        }
+    },
+    "/v1/comments/{comment_id}": {
+        "delete": {
+            "summary": "Delete a comment (performed by the worker)",
+            "parameters": [path_param("comment_id")],
+            "responses": {**ACCEPTED, **NOT_FOUND, **ERRORS, **CONFLICT},
+        }
+    },
+}
