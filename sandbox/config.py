@@ -43,5 +43,8 @@ class SandboxConfig:
     # Bookkeeping.
     request_log_size: int = 2000
     seed: bool = True
+    # Give every seeded Instagram account posts, reels, carousels and live stories, so a person
+    # running `socialsync up` sees a sync fill MongoDB. Off for tests, which seed what they need.
+    demo_media: bool = False
     # The control API answers loopback callers only, unless this is set (e.g. in a container).
     control_remote_access: bool = False

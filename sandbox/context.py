@@ -13,6 +13,7 @@ from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultBook
 from sandbox.seed import seed
+from sandbox.seed_media import MediaMix, seed_account_media
 from sandbox.state import SandboxState
 from sandbox.stats import ACCOUNT_ID, StatsRecorder
 from sandbox.usage import UsageMeter, charge_account
@@ -33,6 +34,15 @@ class Sandbox:
         state = SandboxState(self.clock)
         if self.config.seed:
             seed(state)
+            if self.config.demo_media:
+                for account in state.ig_accounts.values():
+                    seed_account_media(
+                        state.media, account.ig_user_id, account.username, self.clock.now(),
+                        MediaMix(count=24, stories=3, quiet_stories=1),
+                    )
+                    account.media_count = len(
+                        state.media.of_account(account.ig_user_id, product_types=("FEED", "REELS"))
+                    )
         return state
 
     def reset(self) -> None:

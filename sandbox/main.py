@@ -46,4 +46,5 @@ def run(host: str = "127.0.0.1", port: int = 8090) -> None:
     if log.getEffectiveLevel() > logging.INFO:
         log.setLevel(logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(host, port, handle_signals=True))
+        # The demo world: seeded accounts come with media, so connect → sync shows something.
+        asyncio.run(serve(host, port, SandboxConfig(demo_media=True), handle_signals=True))
