@@ -25,7 +25,7 @@ from typing import Any, Literal, NamedTuple
 
 import httpx
 from pydantic import BaseModel
-from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from socialsync import queue
 from socialsync.context import Services
@@ -115,9 +115,9 @@ class EventIn(NamedTuple):
 
 async def record_many(services: Services, items: Sequence[EventIn]) -> list[str]:
     """:func:`emit` for many events at once, same outcome, a fixed number of round trips: one
-    endpoint lookup for all tenants (``$in``), one bulk upsert of the outbox records (each still
-    idempotent per ``event_key``: insert-only), then a delivery job only for events whose tenant
-    has a matching endpoint. Returns the event ids in the order given."""
+    endpoint lookup for all tenants (``$in``), one unordered insert of the outbox records (each
+    still idempotent per ``event_key``: a record that exists is kept as it is), then a delivery
+    job only for events whose tenant has a matching endpoint. Returns the event ids in order."""
     if not items:
         return []
     store = services.store
@@ -128,31 +128,30 @@ async def record_many(services: Services, items: Sequence[EventIn]) -> list[str]
     now = datetime.now(UTC)
     ids: list[str] = []
     deliver: dict[str, None] = {}  # ordered set of event ids to enqueue
-    ops: dict[str, UpdateOne] = {}
+    docs: dict[str, dict[str, Any]] = {}
     for item in items:
         eid = event_id(item.tenant_id, item.event_key)
         ids.append(eid)
-        if eid in ops:
+        if eid in docs:
             continue
         wanted = wants(endpoints.get(item.tenant_id), item.event_type)
         if wanted:
             deliver[eid] = None
-        ops[eid] = UpdateOne(
-            {"_id": eid},
-            {
-                "$setOnInsert": {
-                    "tenant_id": item.tenant_id,
-                    "type": item.event_type,
-                    "data": item.data,
-                    "created_at": now,
-                    "delivery": {
-                        "status": "pending" if wanted else "no_endpoint", "attempts": 0, "next_attempt_at": now,
-                    },
-                }
-            },
-            upsert=True,
-        )
-    await store[COLLECTION].bulk_write(list(ops.values()), ordered=False)
+        docs[eid] = {
+            "_id": eid,
+            "tenant_id": item.tenant_id,
+            "type": item.event_type,
+            "data": item.data,
+            "created_at": now,
+            "delivery": {"status": "pending" if wanted else "no_endpoint", "attempts": 0, "next_attempt_at": now},
+        }
+    # Insert-only, like _record's $setOnInsert upsert: an event already recorded is left as it
+    # is (duplicate-key errors are the "already there" answer; any other error is raised).
+    try:
+        await store[COLLECTION].insert_many(list(docs.values()), ordered=False)
+    except BulkWriteError as exc:
+        if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+            raise
     for eid in deliver:  # also when the event existed: a crash may have come between store and enqueue
         await queue.enqueue(services.redis, queue.EVENTS_DELIVER, eid, job_id=queue.event_delivery_job_id(eid))
     return ids

@@ -48,15 +48,15 @@ def webhook_drain_job(now: float) -> tuple[str, float]:
 
     One id per short time bucket, so a burst of deliveries queues at most ~10 drains a second.
     The job is deferred to the end of its bucket: when it starts, every event whose enqueue was
-    refused because that id already existed has been stored, so its first claim sees them."""
+    refused because that id already existed has been stored, so its first page read sees them."""
     bucket = int(now / WEBHOOK_DRAIN_BUCKET_SECONDS)
     defer = max(0.0, (bucket + 1) * WEBHOOK_DRAIN_BUCKET_SECONDS - now)
     return f"webhooks:drain:{bucket}", defer
 
 
-def webhook_drain_follow_up_job_id(claim: str) -> str:
+def webhook_drain_follow_up_job_id(page: str) -> str:
     """A drain that stopped with events left (time budget) hands over to this one."""
-    return f"webhooks:drain:after:{claim}"
+    return f"webhooks:drain:after:{page}"
 
 
 def webhook_sweep_drain_job_id(at: datetime) -> str:

@@ -214,16 +214,17 @@ async def queued_job_ids(env: Env) -> list[str]:
     return [m.decode() for m in await env.redis.zrange(env.settings.queue_name, 0, -1)]
 
 
-async def claims_of_processed(env: Env) -> dict[str, int]:
+async def pages_of_processed(env: Env) -> dict[str, int]:
+    """Processed events by the drain page that processed them."""
     out: dict[str, int] = {}
-    async for e in env.services.store["webhook_events"].find({"status": "processed"}, {"claim": 1}):
-        out[e["claim"]] = out.get(e["claim"], 0) + 1
+    async for e in env.services.store["webhook_events"].find({"status": "processed"}, {"page": 1}):
+        out[e["page"]] = out.get(e["page"], 0) + 1
     return out
 
 
 async def test_a_burst_of_deliveries_is_processed_in_few_jobs(env: Env) -> None:
     """The receiver queues one drain per 100 ms bucket, not one job per delivery, and a drain
-    claims and processes every pending event together."""
+    processes every pending event together."""
     import time
 
     from socialsync import queue
@@ -240,14 +241,14 @@ async def test_a_burst_of_deliveries_is_processed_in_few_jobs(env: Env) -> None:
     assert len(jobs) <= last - first + 1  # at most one job per bucket the burst spanned
     await env.run_worker()
     assert {d["comment_id"] for d in await comment_docs(env, account_id=acc.account_id)} == set(ids)
-    # every event stored before the drains ran was claimed, and processed, by one single batch
-    assert list((await claims_of_processed(env)).values()) == [len(ids)]
+    # every event stored before the drains ran was processed in one single page
+    assert list((await pages_of_processed(env)).values()) == [len(ids)]
     assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == len(ids)
     event = await env.services.store["webhook_events"].find_one({})
     assert event["result"] == {"comments": 1, "comments_new": 1}
 
 
-async def test_a_drain_claims_in_pages_and_hands_over_when_its_time_budget_is_spent(env: Env, monkeypatch) -> None:  # noqa: ANN001
+async def test_a_drain_reads_in_pages_and_hands_over_when_its_time_budget_is_spent(env: Env, monkeypatch) -> None:  # noqa: ANN001
     from socialsync import queue
     from worker.jobs import webhooks as jobs
 
@@ -262,36 +263,134 @@ async def test_a_drain_claims_in_pages_and_hands_over_when_its_time_budget_is_sp
     monkeypatch.setattr(jobs, "DRAIN_BUDGET_SECONDS", -1.0)  # one page per job, then hand over
     await env.run_worker(max_jobs=1)
     assert {d["comment_id"] for d in await comment_docs(env, account_id=acc.account_id)} == set(ids)
-    assert sorted((await claims_of_processed(env)).values()) == [6, 7, 7]
+    assert sorted((await pages_of_processed(env)).values()) == [6, 7, 7]
 
 
 async def test_a_worker_that_died_holding_a_claim_is_recovered_by_the_sweeper(env: Env) -> None:
+    """The claim is the drain lease (one drain at a time). A drain that died holding it, after
+    writing some comments but before marking its page processed, leaves its events pending;
+    once the lease has lapsed, the sweeper's drain processes them all, and nothing twice."""
+    import asyncio
+
     from socialsync import queue
     from socialsync.store import webhook_events
+    from worker.jobs.webhooks import drain_keys, process_batch
 
     acc = await connected(env)
     await env.run_worker()
     ids = [str(17900000000500000 + i) for i in range(12)]
     for cid in ids:
         assert (await post_event(env, payload(acc.ig_id, [comment_change(cid)]))).status_code == 200
-    # A drain claimed them all, then its worker died: the claim stays, the job is gone.
-    claimed, _ = await webhook_events.claim_pending(env.services.store, "clm_dead", limit=500)
-    assert len(claimed) == len(ids)
+    # The dying drain: takes the lease, processes half a page up to the comments, then dies
+    # (its job gone with it; marking processed never happens).
+    lease, _ = drain_keys(env.services)
+    await env.redis.set(lease, "dead-worker", px=60_000)
+    page = await webhook_events.pending_page(env.services.store, limit=500)
     await env.redis.delete(env.settings.queue_name)
-    await queue.enqueue(env.services.redis, queue.WEBHOOKS_DRAIN, job_id="drain-after-death")
-    await env.run_worker()  # a live drain does not take another run's claim
-    assert await comment_docs(env, account_id=acc.account_id) == []
-    # a sweep before the delay leaves a recent claim alone (its run may still be working)
+    store = env.services.store
+    original = webhook_events.mark_processed_many
+    try:
+        async def die(*_a: object, **_k: object) -> int:
+            raise ConnectionError("worker killed")
+        webhook_events.mark_processed_many = die  # type: ignore[assignment]
+        try:
+            await process_batch(env.services, page[:6], "pg_dead")
+        except ConnectionError:
+            pass
+    finally:
+        webhook_events.mark_processed_many = original  # type: ignore[assignment]
+    assert len(await comment_docs(env, account_id=acc.account_id)) == 6
+    # While the lease is held, other drains stand aside (and the sweeper has nothing to do yet).
+    await queue.enqueue(env.services.redis, queue.WEBHOOKS_DRAIN, job_id="drain-while-held")
     await env.services.redis.enqueue_job(queue.WEBHOOKS_SWEEP, _job_id="sweep-early")
     await env.run_worker()
-    assert await env.services.store["webhook_events"].count_documents({"status": "processing"}) == len(ids)
+    assert await store["webhook_events"].count_documents({"status": "pending"}) == len(ids)
+    # The lease lapses (its holder is dead and never renews it); the sweeper queues a drain.
+    await env.redis.pexpire(lease, 1)
+    while await env.redis.exists(lease):
+        await asyncio.sleep(0.01)
     env.settings.webhook_sweep_after_seconds = 0
     await env.services.redis.enqueue_job(queue.WEBHOOKS_SWEEP, _job_id="sweep-late")
     await env.run_worker()
     assert {d["comment_id"] for d in await comment_docs(env, account_id=acc.account_id)} == set(ids)
-    assert await env.services.store["webhook_events"].count_documents({"status": {"$ne": "processed"}}) == 0
-    assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == len(ids)
-    assert "clm_dead" not in await claims_of_processed(env)
+    assert await store["webhook_events"].count_documents({"status": {"$ne": "processed"}}) == 0
+    assert await store["crm_events"].count_documents({"type": "comment.created"}) == len(ids)
+    assert "pg_dead" not in await pages_of_processed(env)
+
+
+async def test_two_drains_at_once_do_not_both_process_the_same_events(env: Env) -> None:
+    """The second drain finds the lease held, leaves its mark and returns; the first sees the
+    mark and takes another pass, so events stored meanwhile are processed too."""
+    import asyncio
+
+    from worker.jobs import webhooks as jobs
+
+    acc = await connected(env)
+    await env.run_worker()
+    for cid in ("17900000000700001", "17900000000700002"):
+        await post_event(env, payload(acc.ig_id, [comment_change(cid)]))
+    await env.redis.delete(env.settings.queue_name)
+    ctx = {"services": env.services}
+    results = await asyncio.gather(jobs.drain(ctx), jobs.drain(ctx), jobs.drain(ctx))
+    assert sum(r.get("events", 0) for r in results) == 2  # each event processed once
+    assert sum(r.get("lease_busy", 0) for r in results) >= 1
+    assert await env.services.store["webhook_events"].count_documents({"status": "pending"}) == 0
+
+
+async def test_an_event_whose_drain_found_the_lease_held_is_processed_by_the_holder(env: Env, monkeypatch) -> None:  # noqa: ANN001
+    """The narrowest window: the holder has read its last page and is releasing the lease when
+    an event arrives and its drain finds the lease still held. The holder looks again after
+    releasing, so the event is not left for the sweeper."""
+    from worker.jobs import webhooks as jobs
+
+    acc = await connected(env)
+    await env.run_worker()
+    await post_event(env, payload(acc.ig_id, [comment_change("17900000000800001")]))
+    await env.redis.delete(env.settings.queue_name)
+    ctx = {"services": env.services}
+    redis = env.services.redis
+    release = redis.eval
+    late: list[dict[str, int]] = []
+
+    async def arrive_then_release(*args: object) -> object:
+        if not late:  # once: a delivery lands and its drain runs, just before the release
+            await post_event(env, payload(acc.ig_id, [comment_change("17900000000800002")]))
+            await env.redis.delete(env.settings.queue_name)
+            late.append(await jobs.drain(ctx))
+        return await release(*args)
+
+    monkeypatch.setattr(redis, "eval", arrive_then_release)
+    first = await jobs.drain(ctx)
+    assert late == [{"lease_busy": 1}]
+    assert first["events"] == 2 and first["pages"] == 2
+    assert await env.services.store["webhook_events"].count_documents({"status": "pending"}) == 0
+
+
+async def test_an_event_that_cannot_be_processed_does_not_hold_back_the_others(env: Env, monkeypatch) -> None:  # noqa: ANN001
+    """Pages are read oldest first: an event whose processing raises (a bug) would otherwise
+    fail every page after it. It is marked failed with the error; the rest are processed."""
+    from worker.jobs import webhooks as jobs
+
+    acc = await connected(env)
+    await env.run_worker()
+    for cid in ("17900000000900001", "17900000000900002", "17900000000900003"):
+        assert (await post_event(env, payload(acc.ig_id, [comment_change(cid)]))).status_code == 200
+    real = jobs.comment_created_data
+
+    def buggy(c):  # noqa: ANN001, ANN202
+        if c.comment_id == "17900000000900001":
+            raise ValueError("a bug for this one")
+        return real(c)
+
+    monkeypatch.setattr(jobs, "comment_created_data", buggy)
+    await env.run_worker()
+    events = {e["status"]: e async for e in env.services.store["webhook_events"].find({})}
+    assert await env.services.store["webhook_events"].count_documents({"status": "processed"}) == 2
+    assert "a bug for this one" in events["failed"]["error"]
+    assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == 2
+    monkeypatch.setattr(jobs, "comment_created_data", real)  # fixed: a replay processes it
+    assert (await jobs.process_event({"services": env.services}, events["failed"]["_id"]))["comments"] == 1
+    assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == 3
 
 
 async def test_events_arriving_while_their_bucket_drain_is_queued_are_not_left_behind(env: Env) -> None:

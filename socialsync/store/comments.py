@@ -16,11 +16,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from socialsync.store import Store
 
 COLLECTION = "comments"
 MENTIONS = "mentions"
+DUPLICATE_KEY = 11000
 Source = Literal["webhook", "sync", "api"]
 
 
@@ -90,36 +92,58 @@ async def ensure_indexes(store: Store) -> None:
     await store[MENTIONS].create_index([("account_id", 1), ("timestamp", -1)])
 
 
-def _upsert(c: CommentIn, now: datetime) -> UpdateOne:
+def _fields(c: CommentIn, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """($set, $setOnInsert) of a comment's upsert."""
     data = c.model_dump(exclude={"account_id", "tenant_id", "comment_id", "source"}, exclude_none=True)
     if not c.live:
         data.pop("live", None)
+    on_insert = {
+        "account_id": c.account_id,
+        "tenant_id": c.tenant_id,
+        "platform": "instagram",
+        "comment_id": c.comment_id,
+        "source": c.source,
+        "hidden": False,
+        "deleted": False,
+        "created_at": now,
+    }
+    return {**data, "updated_at": now}, on_insert
+
+
+def _upsert(c: CommentIn, now: datetime) -> UpdateOne:
+    update, on_insert = _fields(c, now)
     return UpdateOne(
-        {"_id": doc_id(c.account_id, c.comment_id)},
-        {
-            "$set": {**data, "updated_at": now},
-            "$setOnInsert": {
-                "account_id": c.account_id,
-                "tenant_id": c.tenant_id,
-                "platform": "instagram",
-                "comment_id": c.comment_id,
-                "source": c.source,
-                "hidden": False,
-                "deleted": False,
-                "created_at": now,
-            },
-        },
-        upsert=True,
+        {"_id": doc_id(c.account_id, c.comment_id)}, {"$set": update, "$setOnInsert": on_insert}, upsert=True
     )
 
 
 async def upsert_many(store: Store, comments: list[CommentIn]) -> list[CommentIn]:
-    """Upsert every comment in one round trip; returns those that were new."""
+    """Upsert every comment; returns those that were new. Two round trips at most: an unordered
+    insert of them all (new comments, the usual case for webhooks, cost an insert, far cheaper
+    than an upsert on the MongoDB-wire server), then one bulk upsert of those already stored —
+    the same documents a bulk upsert of all of them would leave."""
     if not comments:
         return []
     now = datetime.now(UTC)
-    result = await store[COLLECTION].bulk_write([_upsert(c, now) for c in comments], ordered=False)
-    return [comments[i] for i in sorted(result.upserted_ids)]
+    docs = []
+    for c in comments:
+        update, on_insert = _fields(c, now)
+        docs.append({"_id": doc_id(c.account_id, c.comment_id), **update, **on_insert})
+    existing: list[int] = []
+    try:
+        await store[COLLECTION].insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        existing = sorted(e["index"] for e in errors)
+    if not existing:
+        return list(comments)
+    again = [comments[i] for i in existing]
+    result = await store[COLLECTION].bulk_write([_upsert(c, now) for c in again], ordered=False)
+    new_again = {existing[i] for i in result.upserted_ids}  # deleted in between: upserted now
+    taken = set(existing) - new_again
+    return [c for i, c in enumerate(comments) if i not in taken]
 
 
 async def get_for_tenant(store: Store, tenant_id: str, comment_id: str) -> dict[str, Any] | None:

@@ -5,9 +5,11 @@ lands on the same document. Different deliveries carrying the same comment are a
 by the comment's own key. The raw body is kept as received (a string), so a processing bug can be
 fixed and the event replayed; field names Meta may add can never clash with MongoDB's rules.
 
-States: ``pending`` (stored, waiting) → ``processing`` (claimed by one drain run: ``claim``,
-``claimed_at``) → ``processed`` (with per-event ``result`` counts). A claim whose run died is
-released back to ``pending`` by the sweeper after the configured delay.
+States: ``pending`` (stored, waiting) → ``processed`` (with per-event ``result`` counts and the
+``page`` of the drain that processed it), or ``failed`` when processing it raised (a bug; kept
+with the error for a replay). Work in progress is not written per event: one drain
+at a time holds a lease in Redis (worker/jobs/webhooks.py); if it dies, its events are still
+``pending`` and the next drain, or the sweeper's, processes them again (idempotently).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from socialsync.store import Store
 
 COLLECTION = "webhook_events"
 PENDING = "pending"
-PROCESSING = "processing"
+FAILED = "failed"
 PROCESSED = "processed"
 
 
@@ -42,22 +45,26 @@ async def record(
     store: Store, body: bytes, *, accounts: list[str], fields: dict[str, int], ttl: timedelta
 ) -> tuple[str, bool]:
     """Store a delivery durably. Returns (event id, needs processing): False when the same body
-    was stored before and already processed."""
+    was stored before and already processed. A plain insert in the usual case (an insert costs
+    the MongoDB-wire server far less than an upsert); a re-delivery falls back to the upsert."""
     eid = event_id(body)
     now = datetime.now(UTC)
+    new = {
+        "body": body.decode("utf-8"),
+        "accounts": accounts,
+        "fields": fields,
+        "status": PENDING,
+        "received_at": now,
+        "expires_at": now + ttl,
+    }
+    try:
+        await store[COLLECTION].insert_one({"_id": eid, **new, "deliveries": 1})
+        return eid, True
+    except DuplicateKeyError:
+        pass
     before = await store[COLLECTION].find_one_and_update(
         {"_id": eid},
-        {
-            "$setOnInsert": {
-                "body": body.decode("utf-8"),
-                "accounts": accounts,
-                "fields": fields,
-                "status": PENDING,
-                "received_at": now,
-                "expires_at": now + ttl,
-            },
-            "$inc": {"deliveries": 1},
-        },
+        {"$setOnInsert": new, "$inc": {"deliveries": 1}},
         upsert=True,
         return_document=ReturnDocument.BEFORE,
         projection={"status": 1},
@@ -69,42 +76,15 @@ async def get(store: Store, eid: str) -> dict[str, Any] | None:
     return await store[COLLECTION].find_one({"_id": eid})
 
 
-def new_claim_id() -> str:
-    return "clm_" + secrets.token_hex(8)
+def new_page_id() -> str:
+    return "pg_" + secrets.token_hex(8)
 
 
-async def claim_pending(store: Store, claim: str, *, limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Claim up to ``limit`` pending events, oldest first, for one processing run.
-
-    Returns (the claimed documents, more): ``more`` is True when the page of pending events was
-    full, so others may be waiting. Three MongoDB round trips whatever the page size: the ids of
-    the oldest pending events, one update_many flipping them ``pending`` → ``processing`` with
-    the claim id (it only matches documents still ``pending``, so each event goes to one run
-    even when drains run concurrently), then the bodies of those this run won.
-    """
-    col = store[COLLECTION]
-    ids = [d["_id"] async for d in col.find({"status": PENDING}, {"_id": 1}).sort("received_at", 1).limit(limit)]
-    if not ids:
-        return [], False
-    result = await col.update_many(
-        {"_id": {"$in": ids}, "status": PENDING},
-        {"$set": {"status": PROCESSING, "claim": claim, "claimed_at": datetime.now(UTC)}, "$inc": {"claims": 1}},
-    )
-    docs: list[dict[str, Any]] = []
-    if result.modified_count:
-        found = col.find({"_id": {"$in": ids}, "claim": claim}, {"_id": 1, "body": 1, "received_at": 1})
-        docs = sorted([d async for d in found], key=lambda d: d["received_at"])
-    return docs, len(ids) == limit
-
-
-async def claim_one(store: Store, eid: str, claim: str) -> dict[str, Any] | None:
-    """Claim one event whatever its state unless processed (a re-run of a single event)."""
-    return await store[COLLECTION].find_one_and_update(
-        {"_id": eid, "status": {"$ne": PROCESSED}},
-        {"$set": {"status": PROCESSING, "claim": claim, "claimed_at": datetime.now(UTC)}, "$inc": {"claims": 1}},
-        return_document=ReturnDocument.AFTER,
-        projection={"_id": 1, "body": 1, "received_at": 1},
-    )
+async def pending_page(store: Store, *, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` pending events, oldest first, in one round trip (the drain that reads
+    them holds the drain lease, so no per-event claim is written)."""
+    found = store[COLLECTION].find({"status": PENDING}, {"_id": 1, "body": 1, "received_at": 1})
+    return [d async for d in found.sort("received_at", 1).limit(limit)]
 
 
 async def mark_processed(store: Store, eid: str, result: dict[str, Any]) -> None:
@@ -114,11 +94,9 @@ async def mark_processed(store: Store, eid: str, result: dict[str, Any]) -> None
     )
 
 
-async def mark_processed_many(store: Store, claim: str, results: dict[str, dict[str, Any]]) -> int:
-    """Mark a claimed batch processed, each event with its own result counts: one update_many per
-    distinct result (a burst of one-comment deliveries shares one). Only events still held by
-    ``claim`` are written (one the sweeper released and another run re-claimed is that run's to
-    finish; the work is idempotent either way)."""
+async def mark_processed_many(store: Store, page: str, results: dict[str, dict[str, Any]]) -> int:
+    """Mark a processed page of events, each with its own result counts and the page id: one
+    update_many per distinct result (a burst of one-comment deliveries shares one)."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for eid, result in results.items():
         groups.setdefault(tuple(sorted(result.items())), []).append(eid)
@@ -126,20 +104,20 @@ async def mark_processed_many(store: Store, claim: str, results: dict[str, dict[
     written = 0
     for result_items, ids in groups.items():
         done = await store[COLLECTION].update_many(
-            {"_id": {"$in": ids}, "claim": claim},
-            {"$set": {"status": PROCESSED, "processed_at": now, "result": dict(result_items)}},
+            {"_id": {"$in": ids}},
+            {"$set": {"status": PROCESSED, "processed_at": now, "result": dict(result_items), "page": page}},
         )
         written += done.modified_count
     return written
 
 
-async def release_stale(store: Store, *, older_than: datetime) -> int:
-    """Claims taken before ``older_than`` and never completed (the run died): back to pending."""
-    result = await store[COLLECTION].update_many(
-        {"status": PROCESSING, "claimed_at": {"$lte": older_than}},
-        {"$set": {"status": PENDING, "released_at": datetime.now(UTC)}, "$unset": {"claim": ""}},
+async def mark_failed(store: Store, eid: str, error: str) -> None:
+    """An event whose processing raised (a bug, not an outage): out of the pending pages, kept
+    with the error for a replay (``webhooks.process_event``) once fixed."""
+    await store[COLLECTION].update_one(
+        {"_id": eid, "status": PENDING},
+        {"$set": {"status": FAILED, "failed_at": datetime.now(UTC), "error": error}},
     )
-    return result.modified_count
 
 
 async def has_pending(store: Store, *, older_than: datetime | None = None) -> bool:

@@ -120,7 +120,7 @@ async def receive(request: web.Request) -> web.Response:
         raise ApiError(503, "store_unavailable", "The event could not be stored; retry later.") from None
     if needs_processing:
         # One drain job per 100 ms bucket, deferred to the bucket's end (see queue.webhook_drain_job):
-        # an enqueue refused because the bucket's job exists is fine, that job will claim this event.
+        # an enqueue refused because the bucket's job exists is fine, that job will process this event.
         job_id, defer = queue.webhook_drain_job(time.time())
         try:
             await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=job_id, defer_seconds=defer)

@@ -1,12 +1,12 @@
 """webhooks.drain, webhooks.process_event, webhooks.sweep (cron), webhooks.subscribe / unsubscribe.
 
-Processing stored events is database work only, done in batches: a drain claims up to
-``DRAIN_BATCH`` pending events in one update and processes them together (one owners lookup,
-one bulk upsert of the comments, one outbox write, one update marking them processed), so the
-MongoDB cost per delivery is a small fraction of a round trip. Comments are upserted by their
+Processing stored events is database work only, done in pages: a drain (one at a time, under a
+Redis lease) reads up to ``DRAIN_BATCH`` pending events in one find and processes them together
+(one owners lookup, one write of the comments, one outbox write, one update marking them
+processed), so the MongoDB cost per delivery is a small fraction of a round trip. Comments are upserted by their
 key, mentions become their own (rate-limited) jobs, unknown accounts and fields are counted on
 the event. Re-running — after a crash, or for a re-delivery — writes the same documents again.
-The sweeper releases claims whose run died and queues a drain for anything left behind.
+The sweeper queues a drain for events left pending too long (lost enqueue, dead drain).
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from arq import cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from socialsync import events, queue
 from socialsync.config import Settings
@@ -45,9 +48,11 @@ from worker.retry import retry_for
 
 log = get_logger(__name__)
 MAX_TRIES = 6
-DRAIN_BATCH = 500  # events claimed and processed together
+# MongoDB or Redis unreachable: the drain fails and its events stay pending (not marked failed)
+UNAVAILABLE = (ConnectionFailure, RedisConnectionError, RedisTimeoutError, OSError)
+DRAIN_BATCH = 500  # events read and processed together (one page)
 DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this (job_timeout is 300 s)
-DRAIN_LEASE_SECONDS = 60.0  # one drain at a time; renewed after each page, expires if its holder dies
+DRAIN_LEASE_SECONDS = 60.0  # one drain at a time; renewed after each page, lapses if its holder dies
 
 
 async def owners_of(services: Services, ig_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -84,8 +89,8 @@ async def emit_comment_events(services: Services, comments: list[comment_store.C
     ])
 
 
-async def process_batch(services: Services, docs: list[dict[str, Any]], claim: str) -> dict[str, dict[str, int]]:
-    """Process claimed events together: one owners lookup, one bulk upsert of every comment, one
+async def process_batch(services: Services, docs: list[dict[str, Any]], page: str) -> dict[str, dict[str, int]]:
+    """Process a page of events together: one owners lookup, one write of every comment, one
     outbox write, one update marking them processed. Returns each event's result counts."""
     counts: dict[str, Counter[str]] = {d["_id"]: Counter() for d in docs}
     parsed: list[tuple[dict[str, Any], list[Any]]] = []
@@ -157,7 +162,7 @@ async def process_batch(services: Services, docs: list[dict[str, Any]], claim: s
     for c in new:
         counts[source_event[comment_store.doc_id(c.account_id, c.comment_id)]]["comments_new"] += 1
     results = {eid: {**n, "comments_new": n["comments_new"]} for eid, n in counts.items()}
-    await webhook_events.mark_processed_many(services.store, claim, results)
+    await webhook_events.mark_processed_many(services.store, page, results)
     for eid, n in counts.items():
         if n["unknown_account"] or n["unknown_field"] or n["invalid_body"]:
             log.info("webhook event had unknown parts", event_id=eid, **n)
@@ -167,87 +172,114 @@ async def process_batch(services: Services, docs: list[dict[str, Any]], claim: s
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
-async def drain(ctx: dict[str, Any]) -> dict[str, int]:
-    """Claim pending events in pages of ``DRAIN_BATCH`` and process each page together, until
-    none are left or the time budget is spent (then a follow-up drain takes over).
+def drain_keys(services: Services) -> tuple[str, str]:
+    """Redis keys of the drain lease and of the "a drain was wanted" mark."""
+    base = f"{services.settings.queue_name}:webhooks:drain"
+    return f"{base}:lease", f"{base}:wanted"
 
-    One drain works at a time (a Redis lease): drains that start together would otherwise all
-    read the same pending page and all but one would find it taken. A drain that finds the lease
-    held leaves a "wanted" mark and returns; the holder looks for the mark after its last page
-    and again after releasing, so the events that drain was queued for are never left behind.
-    The lease expires if its holder dies; its claimed events then wait for the sweeper.
+
+async def drain(ctx: dict[str, Any]) -> dict[str, int]:
+    """Process pending events in pages of ``DRAIN_BATCH``, each page together, until none are
+    left or the time budget is spent (then a follow-up drain takes over).
+
+    One drain works at a time: it holds a lease in Redis (``DRAIN_LEASE_SECONDS``, renewed after
+    each page) instead of writing a claim on every event, which would cost one more update per
+    event. A drain that finds the lease held leaves a "wanted" mark and returns; the holder looks
+    for the mark before each pass and again after releasing, so the events that drain was queued
+    for are never left behind. If the holder dies, its events are still ``pending``: once the
+    lease lapses the next drain (queued by the next delivery, or by the sweeper) processes them
+    again, idempotently.
     """
     services: Services = ctx["services"]
     redis = services.redis
-    lease, wanted = _drain_keys(services)
-    token = webhook_events.new_claim_id()
+    lease, wanted = drain_keys(services)
+    token = webhook_events.new_page_id()
+    lease_ms = int(DRAIN_LEASE_SECONDS * 1000)
     totals: Counter[str] = Counter()
     started = time.monotonic()
-    await redis.set(wanted, 1, px=int(DRAIN_LEASE_SECONDS * 10_000))  # expiry only against litter
-    while await redis.set(lease, token, nx=True, px=int(DRAIN_LEASE_SECONDS * 1000)):
+    await redis.set(wanted, 1, px=lease_ms * 10)  # the expiry only keeps litter away
+    while await redis.set(lease, token, nx=True, px=lease_ms):
         try:
             while await redis.getdel(wanted) is not None:
-                if not await _drain_pages(services, totals, started, lease):
+                if not await _drain_pages(services, totals, started, lease, lease_ms):
                     return dict(totals)  # handed over to a follow-up drain
         finally:
             await redis.eval(_RELEASE, 1, lease, token)
-        if not await redis.exists(wanted):
+        if not await redis.exists(wanted):  # one arrived between our last page and the release
             break
     else:
         totals["lease_busy"] += 1
     return dict(totals)
 
 
-def _drain_keys(services: Services) -> tuple[str, str]:
-    base = f"{services.settings.queue_name}:webhooks:drain"
-    return f"{base}:lease", f"{base}:wanted"
-
-
-async def _drain_pages(services: Services, totals: Counter[str], started: float, lease: str) -> bool:
-    """Claim and process pages until a page is not full. False when the budget ran out first
-    (a follow-up drain is queued)."""
+async def _drain_pages(services: Services, totals: Counter[str], started: float, lease: str, lease_ms: int) -> bool:
+    """Process pages until one is not full. False when the budget ran out first (a follow-up
+    drain is queued)."""
     while True:
-        claim = webhook_events.new_claim_id()
-        docs, more = await webhook_events.claim_pending(services.store, claim, limit=DRAIN_BATCH)
+        page = webhook_events.new_page_id()
+        docs = await webhook_events.pending_page(services.store, limit=DRAIN_BATCH)
         if docs:
-            results = await process_batch(services, docs, claim)
-            totals["batches"] += 1
+            results = await _process_page(services, docs, page, totals)
+            totals["pages"] += 1
             totals["events"] += len(docs)
             totals["comments_new"] += sum(r.get("comments_new", 0) for r in results.values())
-            await services.redis.pexpire(lease, int(DRAIN_LEASE_SECONDS * 1000))
-        if not more:
+            await services.redis.pexpire(lease, lease_ms)
+        if len(docs) < DRAIN_BATCH:
             return True
         if time.monotonic() - started > DRAIN_BUDGET_SECONDS:
-            await queue.enqueue(
-                services.redis, queue.WEBHOOKS_DRAIN, job_id=queue.webhook_drain_follow_up_job_id(claim)
-            )
+            await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=queue.webhook_drain_follow_up_job_id(page))
             totals["handed_over"] += 1
             return False
 
 
+async def _process_page(
+    services: Services, docs: list[dict[str, Any]], page: str, totals: Counter[str]
+) -> dict[str, dict[str, int]]:
+    """A page together; if that fails for a reason other than an unreachable MongoDB or Redis,
+    each event alone, so one event that cannot be processed (a bug) does not hold back every
+    page after it: it is marked ``failed`` with the error, kept for a replay."""
+    try:
+        return await process_batch(services, docs, page)
+    except UNAVAILABLE:
+        raise
+    except Exception:  # noqa: BLE001 - isolate the event that breaks the page
+        log.exception("webhook page failed; processing its events one by one", page=page, events=len(docs))
+    results: dict[str, dict[str, int]] = {}
+    for doc in docs:
+        try:
+            results.update(await process_batch(services, [doc], f"{page}:{doc['_id']}"))
+        except UNAVAILABLE:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.exception("webhook event could not be processed; marked failed", event_id=doc["_id"])
+            await webhook_events.mark_failed(services.store, doc["_id"], f"{type(exc).__name__}: {exc}"[:500])
+            totals["failed"] += 1
+    return results
+
+
 async def process_event(ctx: dict[str, Any], event_id: str) -> dict[str, int] | str:
-    """Process one stored event now, whatever its claim (a replay, or a job queued before drains
-    existed). Same work as a drain of one."""
+    """Process one stored event now (a replay, or a job queued before drains existed): the same
+    work as a drain page of one."""
     services: Services = ctx["services"]
-    claim = webhook_events.new_claim_id()
-    doc = await webhook_events.claim_one(services.store, event_id, claim)
+    doc = await webhook_events.get(services.store, event_id)
     if doc is None:
-        return "missing" if await webhook_events.get(services.store, event_id) is None else "already_processed"
-    return (await process_batch(services, [doc], claim))[event_id]
+        return "missing"
+    if doc["status"] == webhook_events.PROCESSED:
+        return "already_processed"
+    return (await process_batch(services, [doc], webhook_events.new_page_id()))[event_id]
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    """Crash safety: release claims older than the configured delay (their run died) and queue a
-    drain when such events, or events pending that long (their enqueue was lost), exist."""
+    """Crash safety: queue a drain when events have been pending longer than the configured
+    delay (their enqueue was lost, or the drain holding them died and no delivery came since)."""
     services: Services = ctx["services"]
     now = datetime.now(UTC)
     older_than = now - timedelta(seconds=services.settings.webhook_sweep_after_seconds)
-    released = await webhook_events.release_stale(services.store, older_than=older_than)
-    if released or await webhook_events.has_pending(services.store, older_than=older_than):
-        await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=queue.webhook_sweep_drain_job_id(now))
-        log.warning("webhook events left behind: drain enqueued by the sweeper", released_claims=released)
-        return released or 1
-    return 0
+    if not await webhook_events.has_pending(services.store, older_than=older_than):
+        return 0
+    await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=queue.webhook_sweep_drain_job_id(now))
+    log.warning("webhook events pending too long: drain enqueued by the sweeper")
+    return 1
 
 
 # --- subscriptions -----------------------------------------------------------------------------
