@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     # --- worker -----------------------------------------------------------------------------
     worker_max_jobs: int = 20
     job_timeout_seconds: int = Field(
-        default=120,
+        default=60,
         description="Longest a job may run. arq also blocks a job id for this (+10 s) after a "
         "worker dies holding it, so keep jobs short and this small.",
     )
@@ -234,10 +234,16 @@ class Settings(BaseSettings):
         default=75.0, description="How far ahead publish_at may be."
     )
     publish_sweep_every_seconds: int = Field(
-        default=60, description="How often the cron looks for posts whose job went missing."
+        default=10,
+        description="How often the cron (and every worker at start-up) looks for posts whose job "
+        "went missing or died with its worker.",
     )
     publish_stuck_after_seconds: float = Field(
-        default=120.0, description="A post overdue by this much gets its job re-enqueued."
+        default=30.0,
+        description="A post silent this long (no write of a live step, no due wait) whose job is "
+        "not waiting in the queue is moved to a new tick and re-enqueued. A live step writes "
+        "between any two Graph calls, so keep this above http_timeout_seconds (20 s) plus slack; "
+        "rescuing a live job early is safe (tick fence, one publish per container), only wasteful.",
     )
 
     # --- logging ----------------------------------------------------------------------------

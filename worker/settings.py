@@ -6,6 +6,7 @@ from typing import Any
 
 from socialsync.config import Settings
 from socialsync.context import open_services, redis_settings
+from worker import queue_hygiene
 from worker.jobs import tokens
 from worker.jobs import comments, events, privacy, webhooks
 from worker.jobs import publish
@@ -33,6 +34,8 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "queue_name": settings.queue_name,
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "on_job_start": queue_hygiene.park_running_job,
+        "on_job_end": queue_hygiene.unpark_finished_job,
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.job_timeout_seconds,
         "keep_result": 3600,

@@ -198,21 +198,45 @@ async def compare_and_set(
     )
 
 
-async def overdue(store: Store, *, before: datetime, limit: int = 500) -> list[dict[str, Any]]:
-    """Active posts whose next step should have run before ``before`` (their job went missing)."""
+async def overdue(store: Store, *, before: datetime, limit: int = 2000) -> list[dict[str, Any]]:
+    """Active posts silent since before ``before`` (no write of a live step, no due wait):
+    their job is missing, dead with its worker, or still waiting in a queue backlog."""
     cursor = store[COLLECTION].find(
         {"state": {"$in": list(ACTIVE_STATES)}, "next_check_at": {"$lt": before}},
-        {"_id": 1, "tick": 1},
-    ).limit(limit)
+        {"_id": 1, "tick": 1, "next_check_at": 1},
+    ).sort("next_check_at", 1).limit(limit)
     return [doc async for doc in cursor]
 
 
-async def events_overdue(store: Store, *, before: datetime, limit: int = 500) -> list[str]:
-    """Final posts whose outcome event was never recorded (the worker died in between)."""
+async def sweep_view(store: Store, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """What the sweep needs to judge leftover jobs: state, tick, pending event, follow-up count."""
+    if not post_ids:
+        return {}
     cursor = store[COLLECTION].find(
-        {"event_pending": {"$exists": True}, "updated_at": {"$lt": before}}, {"_id": 1}
-    ).limit(limit)
-    return [doc["_id"] async for doc in cursor]
+        {"_id": {"$in": post_ids}}, {"state": 1, "tick": 1, "event_pending": 1, "follow_ups": 1}
+    )
+    return {doc["_id"]: doc async for doc in cursor}
+
+
+async def claim_overdue_events(
+    store: Store, *, before: datetime, now: datetime, limit: int = 500
+) -> list[tuple[str, int]]:
+    """Final posts whose outcome event was never recorded (the worker died in between), each
+    claimed for one follow-up: (post id, follow-up number). A post is claimed again only after
+    ``before`` passes its last claim, and each claim has its own number (a new job id)."""
+    query = {
+        "event_pending": {"$exists": True}, "updated_at": {"$lt": before},
+        "$or": [{"follow_up_at": {"$exists": False}}, {"follow_up_at": {"$lt": before}}],
+    }
+    claimed: list[tuple[str, int]] = []
+    async for doc in store[COLLECTION].find(query, {"_id": 1}).limit(limit):
+        updated = await store[COLLECTION].find_one_and_update(
+            {"_id": doc["_id"], **query}, {"$set": {"follow_up_at": now}, "$inc": {"follow_ups": 1}},
+            projection={"follow_ups": 1}, return_document=ReturnDocument.AFTER,
+        )
+        if updated is not None:
+            claimed.append((updated["_id"], int(updated["follow_ups"])))
+    return claimed
 
 
 async def media_ids_claimed(store: Store, ig_user_id: str, media_ids: list[str]) -> set[str]:

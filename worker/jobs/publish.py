@@ -16,34 +16,37 @@ from arq.worker import Function
 
 from socialsync import queue
 from socialsync.config import Settings
-from socialsync.context import Services
 from socialsync.platforms.instagram import publish
 
 
+# While a job runs, its queue entry is parked out of the way of dead ids: see worker/queue_hygiene.py.
 async def advance(ctx: dict[str, Any], post_id: str, tick: int) -> str:
-    services: Services = ctx["services"]
-    return await publish.advance(services, post_id, tick)
+    return await publish.advance(ctx["services"], post_id, tick)
 
 
 async def follow_up(ctx: dict[str, Any], post_id: str) -> str:
-    services: Services = ctx["services"]
-    return await publish.follow_up(services, post_id)
+    return await publish.follow_up(ctx["services"], post_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:
-    services: Services = ctx["services"]
-    return await publish.sweep(services)
+    return await publish.sweep(ctx["services"])
 
 
-def functions(_settings: Settings) -> list[Function]:
+def functions(settings: Settings) -> list[Function]:
+    # A step is idempotent and fenced by its tick, so arq may re-run it after a crash. No timeout
+    # longer than the global one: arq blocks a dead worker's job id for the longest timeout + 10 s
+    # (the sweep does not wait for that, but a longer timeout would keep the id blocked longer).
+    timeout = settings.job_timeout_seconds
     return [
-        # A step is idempotent and fenced by its tick, so arq may re-run it after a crash.
-        func(advance, name=queue.PUBLISH_ADVANCE, max_tries=20, timeout=120),
-        func(follow_up, name=queue.PUBLISH_FOLLOW_UP, max_tries=5, timeout=60, keep_result=0),
+        func(advance, name=queue.PUBLISH_ADVANCE, max_tries=20, timeout=timeout),
+        func(follow_up, name=queue.PUBLISH_FOLLOW_UP, max_tries=5, timeout=timeout, keep_result=0),
     ]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
+    # Not run_at_startup: right after a kill the dead worker's posts are not silent long enough to
+    # be rescued yet (the next run, ≤ PUBLISH_SWEEP_EVERY_SECONDS later, does it), and a start-up
+    # run would leave a sweep in every burst worker's queue.
     every = max(1, settings.publish_sweep_every_seconds)
     if every < 60:
         return [cron(sweep, name=queue.PUBLISH_SWEEP, second=set(range(0, 60, every)), unique=True,
