@@ -10,7 +10,7 @@ import json
 import httpx
 
 from tests.conftest import Env
-from tests.webhooks_helpers import comment_change, comment_docs, connected, payload, post_event
+from tests.webhooks_helpers import comment_change, connected, payload, post_event
 
 
 async def signed(env: Env, user_id: str, **extra) -> str:  # noqa: ANN003

@@ -12,15 +12,7 @@ from sandbox.access import check_token
 from sandbox.context import note_account, sandbox_of
 from sandbox.errors import invalid_parameter
 from sandbox.hosts import FACEBOOK_GRAPH, FACEBOOK_WWW, VERSION
-from sandbox.routes.consent import (
-    ConsentChoice,
-    consent_page,
-    error_page,
-    granted_scopes,
-    parse_scopes,
-    redirect_back,
-    valid_redirect_uri,
-)
+from sandbox.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
 from sandbox.tokens import TokenKind
 
 routes = web.RouteTableDef()
@@ -41,55 +33,33 @@ async def dialog(request: web.Request) -> web.Response:
         return error_page("URL Blocked", "redirect_uri must be an absolute http(s) URL.")
     if query.get("response_type", "code") != "code":
         return error_page("Unsupported", "The sandbox only supports response_type=code.")
-    requested = parse_scopes(query.get("scope", ""))
-    state_params = {"state": query["state"]} if "state" in query else {}
 
-    decision = query.get("sandbox_decision")
-    if decision is None:
-        choices = [
+    def find(key: str) -> Subject | None:
+        user = sandbox.state.find_fb_user(key)
+        return Subject(user.user_id, user.username) if user else None
+
+    return answer_consent(
+        request,
+        flow="facebook",
+        platform="Facebook",
+        client_id=sandbox.config.meta_client_id,
+        choices=lambda: [
             ConsentChoice(
                 u.username,
                 f"{u.name} ({u.username}) - pages: "
                 + (", ".join(p.name for p in sandbox.state.pages_of(u)) or "none"),
             )
             for u in sandbox.state.fb_users.values()
-        ]
-        return consent_page(
-            request,
-            platform="Facebook",
-            app_id=sandbox.config.meta_client_id,
-            choices=choices,
-            scopes=requested,
-        )
-    if decision == "deny":
-        return redirect_back(
-            redirect_uri,
-            {
-                "error": "access_denied",
-                "error_code": "200",
-                "error_description": "Permissions error",
-                "error_reason": "user_denied",
-                **state_params,
-            },
-            fragment=None,
-        )
-    if decision != "allow":
-        return error_page("Invalid Request", "sandbox_decision must be 'allow' or 'deny'.")
-    user = sandbox.state.find_fb_user(query.get("sandbox_account", ""))
-    if user is None:
-        return error_page("Unknown account", "sandbox_account names no Facebook user.")
-    granted, declined = granted_scopes(request, requested)
-    code = sandbox.state.issue_code(
-        flow="facebook",
-        client_id=sandbox.config.meta_client_id,
-        redirect_uri=redirect_uri,
-        subject_id=user.user_id,
-        login_username=user.username,
-        scopes=granted,
-        declined=declined,
+        ],
+        find=find,
+        deny_params={
+            "error": "access_denied",
+            "error_code": "200",
+            "error_description": "Permissions error",
+            "error_reason": "user_denied",
+        },
+        unknown_account="sandbox_account names no Facebook user.",
     )
-    note_account(request, user.user_id)
-    return redirect_back(redirect_uri, {"code": code.value, **state_params}, fragment="_")
 
 
 @routes.get(f"/{FACEBOOK_GRAPH}/{VERSION}/oauth/access_token")

@@ -14,15 +14,7 @@ from sandbox.access import check_token
 from sandbox.context import note_account, sandbox_of
 from sandbox.errors import GraphError, InstagramOAuthError, invalid_parameter
 from sandbox.hosts import INSTAGRAM_API, INSTAGRAM_GRAPH, INSTAGRAM_WWW, VERSION
-from sandbox.routes.consent import (
-    ConsentChoice,
-    consent_page,
-    error_page,
-    granted_scopes,
-    parse_scopes,
-    redirect_back,
-    valid_redirect_uri,
-)
+from sandbox.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
 from sandbox.tokens import TokenKind
 
 routes = web.RouteTableDef()
@@ -44,50 +36,28 @@ async def authorize(request: web.Request) -> web.Response:
         )
     if query.get("response_type") != "code":
         return error_page("Invalid Request", "response_type must be 'code'.")
-    requested = parse_scopes(query.get("scope", ""))
-    state_params = {"state": query["state"]} if "state" in query else {}
 
-    decision = query.get("sandbox_decision")
-    if decision is None:
-        choices = [
+    def find(key: str) -> Subject | None:
+        account = sandbox.state.find_instagram_login_account(key)
+        return Subject(account.ig_user_id, account.username) if account else None
+
+    return answer_consent(
+        request,
+        flow="instagram",
+        platform="Instagram",
+        client_id=sandbox.config.ig_client_id,
+        choices=lambda: [
             ConsentChoice(a.username, f"@{a.username} - {a.name} ({a.account_type})")
             for a in sandbox.state.instagram_login_accounts()
-        ]
-        return consent_page(
-            request,
-            platform="Instagram",
-            app_id=sandbox.config.ig_client_id,
-            choices=choices,
-            scopes=requested,
-        )
-    if decision == "deny":
-        return redirect_back(
-            redirect_uri,
-            {
-                "error": "access_denied",
-                "error_reason": "user_denied",
-                "error_description": "The user denied your request.",
-                **state_params,
-            },
-            fragment=None,
-        )
-    if decision != "allow":
-        return error_page("Invalid Request", "sandbox_decision must be 'allow' or 'deny'.")
-    account = sandbox.state.find_instagram_login_account(query.get("sandbox_account", ""))
-    if account is None:
-        return error_page("Unknown account", "sandbox_account names no Instagram Login account.")
-    granted, declined = granted_scopes(request, requested)
-    code = sandbox.state.issue_code(
-        flow="instagram",
-        client_id=sandbox.config.ig_client_id,
-        redirect_uri=redirect_uri,
-        subject_id=account.ig_user_id,
-        login_username=account.username,
-        scopes=granted,
-        declined=declined,
+        ],
+        find=find,
+        deny_params={
+            "error": "access_denied",
+            "error_reason": "user_denied",
+            "error_description": "The user denied your request.",
+        },
+        unknown_account="sandbox_account names no Instagram Login account.",
     )
-    note_account(request, account.ig_user_id)
-    return redirect_back(redirect_uri, {"code": code.value, **state_params}, fragment="_")
 
 
 @routes.post(f"/{INSTAGRAM_API}/oauth/access_token")
