@@ -151,9 +151,11 @@ class Settings(BaseSettings):
     )
     webhook_event_ttl_days: int = Field(default=14, description="Raw webhook events expire after this.")
     webhook_sweep_after_seconds: int = Field(
-        default=300, description="Re-enqueue a stored webhook event still unprocessed after this."
+        default=60, description="Re-enqueue a stored webhook event still unprocessed after this."
     )
-    webhook_sweep_cron_minutes: int = 5
+    webhook_sweep_cron_minutes: int = Field(
+        default=1, description="How often the sweeper looks (an indexed query on pending events)."
+    )
     webhook_subscribed_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["comments", "live_comments", "mentions"],
         description="Fields subscribed on connect (POST /me/subscribed_apps), comma separated.",

@@ -51,8 +51,11 @@ MAX_TRIES = 6
 # MongoDB or Redis unreachable: the drain fails and its events stay pending (not marked failed)
 UNAVAILABLE = (ConnectionFailure, RedisConnectionError, RedisTimeoutError, OSError)
 DRAIN_BATCH = 500  # events read and processed together (one page)
-DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this (job_timeout is 300 s)
-DRAIN_LEASE_SECONDS = 60.0  # one drain at a time; renewed after each page, lapses if its holder dies
+DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this (inside job_timeout, 60 s)
+# One drain at a time; renewed after each page (a page takes well under a second to a few
+# seconds), lapses this long after its holder died. Overlap, were a page ever slower, is harmless:
+# every write of a drain is idempotent.
+DRAIN_LEASE_SECONDS = 15.0
 
 
 async def owners_of(services: Services, ig_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
