@@ -174,6 +174,11 @@ def test_up_from_a_clean_directory_serves_then_stops_cleanly_on_ctrl_c(up: Up) -
         assert secret.read_text().strip(), name
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600, name
 
+    # The supervisor prints its summary once it has seen the ports itself (our /readyz poll can
+    # win that race): wait for it before pressing Ctrl-C.
+    deadline = time.monotonic() + START_TIMEOUT
+    while "Ready (" not in (up.cwd / "up.stdout").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
     up.proc.send_signal(signal.SIGINT)
     code = _wait_exit(up)
 

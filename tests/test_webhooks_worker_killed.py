@@ -17,7 +17,7 @@ from tests.webhooks_helpers import comment_change, connected, payload, post_even
 from worker.jobs.webhooks import drain_keys
 
 REPO = Path(__file__).resolve().parent.parent
-DELIVERIES = 600
+DELIVERIES = 1500
 
 
 def start_worker(env: Env) -> subprocess.Popen[bytes]:
@@ -33,6 +33,10 @@ def start_worker(env: Env) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "socialsync.cli", "worker"], cwd=REPO, env=env_vars,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
+
+
+async def stored_count(env: Env, account_id: str) -> int:
+    return await env.services.store["comments"].count_documents({"account_id": account_id})
 
 
 def kill(worker: subprocess.Popen[bytes]) -> None:
@@ -52,22 +56,18 @@ async def test_worker_killed_mid_drain_loses_no_acknowledged_comment(env: Env) -
         if r.status_code == 200:
             acknowledged.append(comment_id)
 
-    async def deliver_all() -> None:
-        for start in range(0, DELIVERIES, 20):
-            await asyncio.gather(*(deliver(i) for i in range(start, min(start + 20, DELIVERIES))))
+    # Deliveries arrive while no worker runs: every one is acknowledged and waits in MongoDB.
+    for start in range(0, DELIVERIES, 25):
+        await asyncio.gather(*(deliver(i) for i in range(start, min(start + 25, DELIVERIES))))
+    assert len(acknowledged) == DELIVERIES
 
-    sending = asyncio.create_task(deliver_all())
-    kills = 0
-    while not sending.done():  # a worker runs while deliveries arrive, and dies mid-way
-        worker = start_worker(env)
-        await asyncio.sleep(1.2)
-        kill(worker)
-        kills += 1
-    await sending
-    worker = start_worker(env)  # one more that dies while the backlog drains
-    await asyncio.sleep(1.5)
+    # A worker starts draining and is SIGKILLed as soon as it has stored something: mid-drain,
+    # holding the drain lease.
+    worker = start_worker(env)
+    deadline = time.monotonic() + 30
+    while await stored_count(env, acc.account_id) == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
     kill(worker)
-    assert len(acknowledged) == DELIVERIES and kills >= 1
     left_behind = await env.services.store["webhook_events"].count_documents({"status": {"$ne": "processed"}})
     assert left_behind > 0  # the kills really left acknowledged work undone (else this test proves nothing)
 
@@ -78,12 +78,11 @@ async def test_worker_killed_mid_drain_loses_no_acknowledged_comment(env: Env) -
     worker = start_worker(env)
     try:
         deadline = time.monotonic() + 60
-        stored = 0
         while time.monotonic() < deadline:
             await env.services.redis.enqueue_job(queue.WEBHOOKS_SWEEP, _job_id=f"test-sweep-{time.monotonic()}")
             await asyncio.sleep(1.0)
-            stored = len(await env.services.store["comments"].distinct("comment_id", {"account_id": acc.account_id}))
-            if stored == DELIVERIES:
+            unprocessed = await env.services.store["webhook_events"].count_documents({"status": {"$ne": "processed"}})
+            if await stored_count(env, acc.account_id) >= DELIVERIES and unprocessed == 0:
                 break
     finally:
         kill(worker)
