@@ -248,6 +248,13 @@ class Settings(BaseSettings):
         "rescuing a live job early is safe (tick fence, one publish per container), only wasteful.",
     )
 
+    # --- outbound requests (CRM callbacks) -----------------------------------------------------
+    crm_event_allow_private_targets: bool | None = Field(
+        default=None,
+        description="Allow CRM callback URLs on private/loopback addresses. Unset: only in sandbox "
+        "mode (a local CRM during development); refused otherwise (SSRF guard).",
+    )
+
     # --- logging ----------------------------------------------------------------------------
     log_level: str = "INFO"
     log_json: bool = True

@@ -27,7 +27,7 @@ import httpx
 from pydantic import BaseModel
 from pymongo.errors import BulkWriteError
 
-from socialsync import queue
+from socialsync import outbound, queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.store import Store
@@ -224,12 +224,15 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
     error: str | None = None
     started = time.perf_counter()
     try:
+        await outbound.check_destination(endpoint["url"], settings)
         response = await services.http.post(
             endpoint["url"], content=body, headers=headers, timeout=settings.crm_event_timeout_seconds
         )
         status_code = response.status_code
         if not 200 <= status_code < 300:
             error = f"HTTP {status_code}"
+    except outbound.DestinationRefused as exc:
+        error = f"destination refused: {exc}"
     except httpx.HTTPError as exc:
         error = type(exc).__name__
     at = datetime.now(UTC)

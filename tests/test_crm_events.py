@@ -137,3 +137,30 @@ async def test_a_tenant_without_endpoint_gets_events_recorded_but_nothing_sent(e
     await env.run_worker()
     event = await env.services.store["crm_events"].find_one({"type": "comment.created"})
     assert event["delivery"]["status"] == "no_endpoint" and crm.received == []
+
+
+async def test_callback_urls_on_private_addresses_are_refused_outside_sandbox_mode(env: Env) -> None:
+    """SSRF guard: a tenant cannot point the worker at this machine or the private network."""
+    env.settings.crm_event_allow_private_targets = False
+    tenant = await env.tenant()
+    for url in ("http://127.0.0.1:6379/", "https://localhost/hooks", "https://10.0.0.5/x", "http://169.254.169.254/latest",
+                "https://[::1]/x", "https://user:pw@crm.example.com/hooks"):
+        r = await env.http.put("/v1/webhook-endpoint", json={"url": url}, headers=env.auth(tenant))
+        assert r.status_code == 400, url
+        assert r.json()["error"]["code"] == "endpoint_url_not_allowed", url
+    assert await env.services.store["webhook_endpoints"].count_documents({}) == 0
+    # a public name is accepted at registration (it is resolved and checked at each delivery)
+    assert (await env.http.put("/v1/webhook-endpoint", json={"url": "https://crm.example.com/hooks"}, headers=env.auth(tenant))).status_code == 200
+
+
+async def test_a_delivery_to_a_private_address_is_refused_without_a_request(env: Env, crm: CrmReceiver) -> None:
+    acc = await connected(env)
+    await register(env, acc.tenant, crm.url)  # sandbox mode allows a local CRM...
+    env.settings.crm_event_allow_private_targets = False  # ...production does not
+    env.settings.crm_event_retry_hours = 0  # one attempt, then give up (no 24 h of retries here)
+    await post_event(env, payload(acc.ig_id, [comment_change("17900000000000701")]))
+    await env.run_worker()
+    assert crm.received == []  # nothing reached the private address
+    log = (await env.http.get("/v1/webhook-endpoint/deliveries", headers=env.auth(acc.tenant))).json()
+    assert log["data"] and log["data"][0]["error"].startswith("destination refused")
+    assert log["data"][0]["status_code"] is None

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
-from socialsync import events
+from socialsync import events, outbound
 from socialsync.events import DeliveryOut
 from socialsync.store import webhook_endpoints
 from webhooks.auth import tenant_of
@@ -66,6 +66,10 @@ class DeliveryPage(BaseModel):
 async def put_endpoint(request: web.Request) -> web.Response:
     body = await parse_body(request, EndpointIn)
     services = request.app[SERVICES]
+    try:
+        outbound.check_url(str(body.url), services.settings)
+    except outbound.DestinationRefused as exc:
+        raise ApiError(400, "endpoint_url_not_allowed", f"This callback URL is not allowed: {exc}") from None
     doc, secret = await webhook_endpoints.put(
         services.store, services.cipher, tenant_of(request), url=str(body.url), events=body.events,
         rotate=body.rotate_secret,
