@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import random
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ import httpx
 from pydantic import BaseModel
 from pymongo.errors import BulkWriteError
 
-from socialsync import outbound, queue
+from socialsync import outbound, queue, retry
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.store import Store
@@ -178,8 +177,7 @@ def verify(secret: str, header: str, body: bytes, *, tolerance_seconds: int = 30
 
 def backoff_seconds(attempt: int, base: float) -> float:
     """Exponential with jitter in [½, 1] of min(cap, base·2^(attempt-1))."""
-    ceiling = min(BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempt - 1))
-    return ceiling * random.uniform(0.5, 1.0)  # noqa: S311
+    return retry.backoff_seconds(attempt, base, BACKOFF_CAP_SECONDS, min_share=0.5)
 
 
 class DeliveryOutcome(BaseModel):

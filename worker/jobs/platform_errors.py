@@ -9,7 +9,7 @@ from arq import Retry
 from socialsync import lifecycle
 from socialsync.context import Services
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
-from worker.retry import retry_for
+from socialsync.retry import retry_for
 
 
 def describe(exc: BaseException) -> dict[str, Any]:

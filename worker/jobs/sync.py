@@ -27,7 +27,7 @@ from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLim
 from socialsync.platforms.instagram.sync import AccountSync, request_sync
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
-from worker.retry import retry_for
+from socialsync.retry import retry_for
 
 log = get_logger(__name__)
 MAX_TRANSIENT_TRIES = 6

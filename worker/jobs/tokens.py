@@ -16,7 +16,7 @@ from socialsync.logs import get_logger
 from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
 from socialsync.platforms.instagram.tokens import refresh_or_check
 from socialsync.store import accounts as account_store
-from worker.retry import retry_for
+from socialsync.retry import retry_for
 
 log = get_logger(__name__)
 MAX_TRIES = 6

@@ -44,7 +44,7 @@ from socialsync.store import accounts as account_store
 from socialsync.store import comments as comment_store
 from socialsync.store import webhook_events
 from worker.jobs import platform_errors
-from worker.retry import retry_for
+from socialsync.retry import retry_for
 
 log = get_logger(__name__)
 MAX_TRIES = 6

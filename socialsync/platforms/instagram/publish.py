@@ -37,7 +37,7 @@ from socialsync.platforms.instagram.access import AccountAccess, AccountUnavaila
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
 from socialsync.store import accounts as account_store
 from socialsync.store import posts
-from worker.retry import backoff_seconds, retry_for
+from socialsync.retry import backoff_seconds, retry_for
 
 log = get_logger(__name__)
 

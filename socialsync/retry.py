@@ -1,5 +1,7 @@
 """How a job reacts to a failed platform call: defer, retry with backoff, or give up.
 
+Shared by the worker's jobs and by the state machines in socialsync/platforms they drive.
+
 One mapping for every job, on the error *kind* (code/subcode/is_transient), never message text.
 """
 
@@ -12,9 +14,13 @@ from arq import Retry
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
 
 
-def backoff_seconds(attempt: int, base: float = 30.0, cap: float = 3600.0) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^(attempt-1))]."""
-    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))  # noqa: S311
+def backoff_seconds(
+    attempt: int, base: float = 30.0, cap: float = 3600.0, *, min_share: float = 0.0
+) -> float:
+    """Exponential backoff with jitter: uniform in [min_share·c, c], c = min(cap, base·2^(attempt-1)).
+    ``min_share`` 0 is full jitter (jobs); 0.5 keeps some spacing (CRM event deliveries)."""
+    ceiling = min(cap, base * 2 ** max(0, attempt - 1))
+    return ceiling * random.uniform(min_share, 1.0)  # noqa: S311
 
 
 def retry_for(exc: BaseException, attempt: int, *, base: float = 30.0, max_tries: int = 6) -> Retry | None:
