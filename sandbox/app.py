@@ -22,6 +22,7 @@ from sandbox.routes import comments as comment_routes
 from sandbox.routes import subscriptions, webhook_sender
 from sandbox.stats import stats_middleware
 from sandbox.usage import usage_middleware
+from sandbox import youtube
 
 __all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
 
@@ -46,6 +47,7 @@ def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
         ]
     )
     app[SANDBOX_KEY] = sandbox
+    youtube.mount(app, sandbox)  # before the Meta catch-all routes
     for module in ROUTE_MODULES:
         app.add_routes(module.routes)
     return app

@@ -7,6 +7,9 @@ state. ``reset`` puts every part back to the seeded start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from sandbox.clock import Clock
@@ -29,6 +32,15 @@ class Sandbox:
         self.faults = FaultBook()
         self.stats = StatsRecorder(self.clock, config.request_log_size)
         self.state = self._fresh_state()
+        # Per-platform state (``sandbox/<platform>/``), rebuilt by ``reset`` like the rest.
+        self._platform_factories: dict[str, Callable[[Clock], Any]] = {}
+        self.platforms: dict[str, Any] = {}
+
+    def register_platform(self, name: str, factory: Callable[[Clock], Any]) -> Any:
+        """Keep a platform's state on the sandbox; ``factory(clock)`` builds it seeded."""
+        self._platform_factories[name] = factory
+        self.platforms[name] = factory(self.clock)
+        return self.platforms[name]
 
     def _fresh_state(self) -> SandboxState:
         state = SandboxState(self.clock)
@@ -52,6 +64,8 @@ class Sandbox:
         self.faults.reset()
         self.stats.reset()
         self.state = self._fresh_state()
+        for name, factory in self._platform_factories.items():
+            self.platforms[name] = factory(self.clock)
 
 
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
