@@ -130,13 +130,13 @@ async def reports(request: web.Request) -> web.Response:
                     part = 1 / (i + 2) ** 1.1
                     rows.append([video.video_id] + [_scaled(totals[m], m, part) for m in metrics])
     sort = request.query.get("sort", "")
-    if sort:
-        name = sort.lstrip("-")
-        columns = dimensions + metrics
+    columns = dimensions + metrics
+    for key in reversed([k for k in sort.split(",") if k]):  # stable: last key first
+        name = key.lstrip("-")
         if name not in columns:
             raise _unsupported()
         index = columns.index(name)
-        rows.sort(key=lambda r: r[index], reverse=sort.startswith("-"))
+        rows.sort(key=lambda r, i=index: r[i], reverse=key.startswith("-"))
     rows = rows[start_index - 1:]
     if max_results:
         rows = rows[:max_results]
