@@ -40,7 +40,8 @@ def _split_csv(value: object) -> object:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="SOCIALSYNC_", env_file=".env", extra="ignore", frozen=False
+        env_prefix="SOCIALSYNC_", env_file=".env", extra="ignore", frozen=False,
+        env_nested_delimiter="__",
     )
 
     # --- infrastructure -------------------------------------------------------------------

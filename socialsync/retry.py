@@ -11,7 +11,7 @@ import random
 
 from arq import Retry
 
-from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
+from socialsync.platforms.errors import RETRYABLE_KINDS, PlatformError, RateLimited, TransportError
 
 
 def backoff_seconds(
@@ -33,6 +33,6 @@ def retry_for(exc: BaseException, attempt: int, *, base: float = 30.0, max_tries
         return None
     if isinstance(exc, TransportError):
         return Retry(defer=backoff_seconds(attempt, base))
-    if isinstance(exc, GraphError) and exc.kind in (ErrorKind.TRANSIENT, ErrorKind.THROTTLED):
+    if isinstance(exc, PlatformError) and exc.kind in RETRYABLE_KINDS:
         return Retry(defer=backoff_seconds(attempt, base))
     return None

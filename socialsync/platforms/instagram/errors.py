@@ -5,24 +5,14 @@ The table is PLATFORM_FACTS.md §5.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
-
-class ErrorKind(StrEnum):
-    TRANSIENT = "transient"          # retry with backoff
-    THROTTLED = "throttled"          # defer per rate-limit state
-    TOKEN_INVALID = "token_invalid"  # account needs reconnect; no retry
-    PERMISSION = "permission"        # capability unavailable
-    INVALID_PARAMETER = "invalid_parameter"
-    POLICY_BLOCK = "policy_block"    # defer, alert
-    SPAM = "spam"                    # do not retry now
-    PUBLISH_QUOTA = "publish_quota"
-    MEDIA_URL = "media_url"          # caller must fix the URL
-    NOT_READY = "not_ready"          # container still processing
-    CONTAINER_GONE = "container_gone"
-    BAD_INPUT = "bad_input"          # caller's media or caption
-    UNKNOWN = "unknown"
+from socialsync.platforms.errors import (  # noqa: F401 - the core's tree, re-exported for Meta code
+    ErrorKind,
+    PlatformError,
+    RateLimited,
+    TransportError,
+)
 
 
 THROTTLE_CODES = frozenset({4, 17, 32, 613, 80001, 80002})
@@ -58,8 +48,11 @@ def classify(code: int | None, subcode: int | None, is_transient: bool | None, s
     return ErrorKind.UNKNOWN
 
 
-class GraphError(Exception):
+class GraphError(PlatformError):
     """An error answered by a Meta endpoint (Graph shape, or api.instagram.com's OAuth shape)."""
+
+    code: int | None
+    subcode: int | None
 
     def __init__(
         self,
@@ -72,15 +65,13 @@ class GraphError(Exception):
         fbtrace_id: str | None = None,
         user_message: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code
-        self.subcode = subcode
+        super().__init__(
+            message, kind=classify(code, subcode, is_transient, status), status=status, code=code,
+            subcode=subcode, trace_id=fbtrace_id,
+        )
         self.is_transient = is_transient
         self.fbtrace_id = fbtrace_id
         self.user_message = user_message
-        self.kind = classify(code, subcode, is_transient, status)
 
     @classmethod
     def from_response(cls, status: int, body: Any) -> "GraphError":
@@ -112,24 +103,6 @@ class GraphError(Exception):
             "message": self.message,
             "fbtrace_id": self.fbtrace_id,
         }
-
-    def __str__(self) -> str:
-        return f"{self.message} (code={self.code}, subcode={self.subcode}, status={self.status})"
-
-
-class RateLimited(Exception):
-    """The governor will not let this call happen now (a throttled or nearly spent scope).
-    Jobs turn it into ``Retry(defer=retry_after)``: deferred, never failed, never sleeping."""
-
-    def __init__(self, scope: str, retry_after: float, reason: str = "") -> None:
-        super().__init__(f"rate limited on {scope} for {retry_after:.1f}s {reason}".strip())
-        self.scope = scope
-        self.retry_after = retry_after
-        self.reason = reason
-
-
-class TransportError(Exception):
-    """The request did not get an answer (timeout, connection lost): outcome unknown."""
 
 
 def _int(value: Any) -> int | None:

@@ -1,0 +1,270 @@
+"""The platform interface: what the core needs from Instagram, TikTok, YouTube and any later one.
+
+One plugin object per platform (see `Platform`), found by name in `socialsync.platforms.registry`.
+Each part is a small Protocol, one method where one will do (the httpx style:
+``Auth.auth_flow``, ``AsyncBaseTransport.handle_async_request``):
+
+=================  ===========================================================================
+part               the platform answers
+=================  ===========================================================================
+``spec``           name, hosts, login flows (OAuth URLs, scopes), capabilities (declared set)
+``errors``         a response -> `PlatformError` (kind + retry-after), or None for success
+``rates``          which budgets a call spends (scope, cost, style) and what a response says
+                   about them; the governor in ``socialsync.ratelimit`` does the bookkeeping
+``connect``        authorize URL; callback -> connected account(s), or a choice (FB pages)
+``tokens``         refresh/check -> new credentials (or none) + when to look again
+``sync``           stages of a run kind, each yielding batches of normalized records + checkpoint
+``publish``        validate a request; advance a post one step -> outcome
+``moderate``       reply / hide / unhide / delete one comment
+``inbound``        webhook handshake; verify raw bytes; normalize a delivery to changes
+``privacy``        deauthorize / data-deletion callbacks -> whose data to erase; revoke on
+                   disconnect
+=================  ===========================================================================
+
+The rule (Nango, Airbyte CDK): **the core owns storage, jobs, retries, checkpoints and leases.**
+Platform code calls its API and returns records and outcomes; it never touches MongoDB or arq.
+A part a platform lacks is ``None`` and its capability is absent from ``spec.capabilities``;
+`Platform.require` raises `CapabilityUnavailable`, which the API answers with
+``422 capability_unavailable`` (never a 500).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from socialsync.platforms.errors import (  # noqa: F401 - re-exported: the interface in one import
+    RETRYABLE_KINDS,
+    CapabilityUnavailable,
+    ConnectFailed,
+    ErrorKind,
+    PlatformError,
+    PublishRejected,
+    RateLimited,
+    TransportError,
+)
+from socialsync.platforms.records import (  # noqa: F401 - re-exported
+    AccountRef,
+    AudienceRecord,
+    Budget,
+    BudgetStyle,
+    BudgetUpdate,
+    Call,
+    Change,
+    Choice,
+    CommentRecord,
+    Credentials,
+    ErasureRequest,
+    HandshakeAnswer,
+    InboundRequest,
+    ItemProblem,
+    MediaRecord,
+    MetricPoint,
+    ModerationAction,
+    NewAccount,
+    ProfileRecord,
+    RejectedChange,
+    StepOutcome,
+    SyncBatch,
+    SyncRecord,
+    TokenCheck,
+)
+
+if TYPE_CHECKING:
+    from socialsync.config import Settings
+
+
+class Capability(StrEnum):
+    SYNC = "sync"              # profile + media (+ counts) reads
+    ANALYTICS = "analytics"    # account / media insights series
+    AUDIENCE = "audience"      # demographics snapshots
+    COMMENTS = "comments"      # reading comments
+    MODERATION = "moderation"  # reply / hide / delete
+    PUBLISH = "publish"
+    WEBHOOKS = "webhooks"      # pushed changes
+    MENTIONS = "mentions"
+
+@dataclass(frozen=True)
+class LoginSpec:
+    """One OAuth flow of a platform (Instagram has two: Instagram Login and Facebook Login)."""
+
+    name: str                    # "instagram", "facebook", "tiktok", "google": stored as `login`
+    authorize_url: str           # the *real* URL; sandbox mode maps it (PlatformSettings.url)
+    token_url: str
+    scopes: tuple[str, ...]
+    required_scopes: tuple[str, ...] = ()   # missing after consent -> connect fails missing_scopes
+    scope_separator: str = ","              # TikTok ",", Google " "
+    pkce: bool = False
+    chooses_account: bool = False           # callback may end in a choice (Facebook pages)
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    name: str                               # "instagram": the `platform` of every document
+    display_name: str
+    hosts: tuple[str, ...]                  # real API hosts (the sandbox mirrors each under /{host})
+    logins: tuple[LoginSpec, ...]
+    capabilities: frozenset[Capability]
+    sync_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> stages
+    webhook_source: str | None = None       # /webhooks/{source}; `source` of webhook_events
+
+    def login(self, name: str) -> LoginSpec:
+        for login in self.logins:
+            if login.name == name:
+                return login
+        raise KeyError(f"{self.name} has no login {name!r}")
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+class ErrorModel(Protocol):
+    def error_for(self, response: httpx.Response, body: Any) -> PlatformError | None:
+        """The error this response carries (HTTP status, or an error inside a 200 as TikTok
+        does), or None when it is a success. ``body`` is the parsed JSON or None."""
+        ...
+
+class RatePolicy(Protocol):
+    def budgets(self, call: Call) -> Sequence[Budget]:
+        """The budgets this call spends (empty: not governed, e.g. an OAuth exchange)."""
+        ...
+
+    def learn(self, call: Call, response: httpx.Response, error: PlatformError | None) -> Sequence[BudgetUpdate]:
+        """What this answer says about the budgets (usage headers, throttle and quota errors)."""
+        ...
+
+class Connector(Protocol):
+    def authorize_url(self, login: str, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str: ...
+
+    async def callback(
+        self, login: str, *, params: Mapping[str, str], redirect_uri: str, code_verifier: str | None = None
+    ) -> Sequence[NewAccount] | Choice:
+        """Exchange the callback's code: the connected account(s), or a choice to make.
+        Raises `ConnectFailed`. Nothing is stored by the plugin."""
+        ...
+
+    async def choose(self, login: str, pending: Mapping[str, Any], option_id: str) -> NewAccount: ...
+
+class TokenKeeper(Protocol):
+    async def refresh(self, account: AccountRef, now: datetime) -> TokenCheck:
+        """Refresh (or just check) this account's token. Runs under the core's per-account lock;
+        the core stores the new pair before anything else can use it. Raises `PlatformError`
+        (TOKEN_INVALID: needs reconnect; TRANSIENT/THROTTLED: retry later)."""
+        ...
+
+    def next_check_at(self, credentials: Credentials, now: datetime) -> datetime:
+        """When to first look at freshly stored credentials."""
+        ...
+
+class Syncer(Protocol):
+    def stage(self, account: AccountRef, name: str, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+        """Run one stage (``spec.sync_kinds[kind]`` lists them) from its checkpoint. Raises
+        `PlatformError` (CAPABILITY_MISSING: the core records it and goes on), `RateLimited`."""
+        ...
+
+class Publisher(Protocol):
+    def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime) -> Mapping[str, Any]:
+        """The normalized request to store, or raise `PublishRejected`."""
+        ...
+
+    async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
+        """Advance the post one step from its stored state (ids saved before they are polled)."""
+        ...
+
+class Moderator(Protocol):
+    async def moderate(self, account: AccountRef, action: ModerationAction) -> str | None:
+        """Do it; returns the new comment's platform id for a reply. Raises `PlatformError`."""
+        ...
+
+class Inbound(Protocol):
+    def handshake(self, request: InboundRequest) -> HandshakeAnswer:
+        """A subscription check (Meta hub.challenge, WebSub challenge): answer it (404/403 when
+        the topic or token is not ours)."""
+        ...
+
+    def verify(self, request: InboundRequest, now: datetime) -> bool:
+        """The signature over the raw bytes (and freshness, for TikTok's ``t=``)."""
+        ...
+
+    def normalize(self, body: bytes) -> Sequence[Change | RejectedChange]:
+        """Every change of a verified delivery, each parsed alone: one bad change is a
+        `RejectedChange`, the others still come back."""
+        ...
+
+class PrivacyHooks(Protocol):
+    def parse_callback(self, kind: Literal["deauthorize", "delete_data"], form: Mapping[str, str]) -> ErasureRequest:
+        """Verify and read a platform's privacy callback; ValueError when it is not genuine."""
+        ...
+
+    async def revoke(self, account: AccountRef) -> None:
+        """Best effort on disconnect (TikTok /oauth/revoke, Google revoke, Meta unsubscribe)."""
+        ...
+
+class PlatformSettings(BaseModel):
+    """A platform's nested settings block (``SOCIALSYNC_<PLATFORM>__<FIELD>``; see config.py).
+
+    Sandbox mode is decided per platform: ``sandbox`` forces it; unset, a platform whose block
+    has no credentials (``has_credentials``) talks to its sandbox, one with credentials goes real.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    sandbox: bool | None = None
+
+    @property
+    def has_credentials(self) -> bool:
+        raise NotImplementedError
+
+    def uses_sandbox(self, settings: Settings) -> bool:
+        if self.sandbox is not None:
+            return self.sandbox
+        if settings.sandbox is not None:  # the global switch, for every platform
+            return settings.sandbox
+        return not self.has_credentials
+
+    def url(self, real_base: str, settings: Settings) -> str:
+        """Base URL to call for a real platform base, honouring this platform's sandbox mode."""
+        from socialsync.config import sandbox_base  # noqa: PLC0415 - config imports this module
+
+        if self.uses_sandbox(settings):
+            return sandbox_base(settings.sandbox_base_url, real_base)
+        return real_base.rstrip("/")
+
+class PlatformContext(Protocol):
+    """What a plugin is built with (the services of the process, platform-facing only)."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+
+class Platform:
+    """A platform plugin: the parts above, built once per process from the services.
+
+    Subclasses set ``spec`` and fill the parts they have; the registry builds them with
+    ``Platform(context)``."""
+
+    spec: ClassVar[PlatformSpec]
+    errors: ErrorModel
+    rates: RatePolicy
+    connect: Connector | None = None
+    tokens: TokenKeeper | None = None
+    sync: Syncer | None = None
+    publish: Publisher | None = None
+    moderate: Moderator | None = None
+    inbound: Inbound | None = None
+    privacy: PrivacyHooks | None = None
+
+    def __init__(self, context: PlatformContext) -> None:
+        self.context = context
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def require(self, capability: Capability) -> None:
+        """Raise `CapabilityUnavailable` when the spec does not declare it."""
+        if capability not in self.spec.capabilities:
+            raise CapabilityUnavailable(self.spec.name, capability)
