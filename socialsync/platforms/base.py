@@ -77,6 +77,8 @@ from socialsync.platforms.records import (  # noqa: F401 - re-exported
 )
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from socialsync.config import Settings
 
 
@@ -161,9 +163,15 @@ class TokenKeeper(Protocol):
         ...
 
 class Syncer(Protocol):
-    def stage(self, account: AccountRef, name: str, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
-        """Run one stage (``spec.sync_kinds[kind]`` lists them) from its checkpoint. Raises
-        `PlatformError` (CAPABILITY_MISSING: the core records it and goes on), `RateLimited`."""
+    def stage(
+        self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any], state: Mapping[str, Any],
+        now: datetime,
+    ) -> AsyncIterator[SyncBatch]:
+        """Run one stage (``spec.sync_kinds[kind]`` lists them). ``checkpoint``: this run's
+        progress in the stage ({} when it starts); ``state``: what the stage kept across runs of
+        the account (high-water marks, newest ids; {} the first time), replaced by a batch's
+        ``state``. Raises `PlatformError` (CAPABILITY_MISSING: the core records it and goes on),
+        `RateLimited` (the job defers and resumes from the last stored checkpoint)."""
         ...
 
 class Publisher(Protocol):
@@ -239,6 +247,8 @@ class PlatformContext(Protocol):
 
     settings: Settings
     http: httpx.AsyncClient
+    redis: Redis
+
 
 class Platform:
     """A platform plugin: the parts above, built once per process from the services.

@@ -173,11 +173,13 @@ SyncRecord = ProfileRecord | MediaRecord | MetricPoint | AudienceRecord | Commen
 @dataclass(frozen=True)
 class SyncBatch:
     """What a stage yields: records to store and the checkpoint that holds once they are stored.
-    The core writes the records, then the checkpoint, in that order; a re-run resumes from it."""
+    The core writes the records, then the checkpoint (and ``state``), in that order; a re-run of
+    the same run resumes from the checkpoint; the next run starts with ``state``."""
 
     records: Sequence[SyncRecord]
     checkpoint: Mapping[str, Any]
     calls: int = 0
+    state: Mapping[str, Any] | None = None  # new cross-run state of the stage (None: unchanged)
 
 @dataclass(frozen=True)
 class StepOutcome:
@@ -212,6 +214,7 @@ class InboundRequest:
     query: Mapping[str, str]
     headers: Mapping[str, str]
     body: bytes
+    path_params: Mapping[str, str] = field(default_factory=dict)  # e.g. {"token": …} of /webhooks/youtube/{token}
 
 @dataclass(frozen=True)
 class HandshakeAnswer:
