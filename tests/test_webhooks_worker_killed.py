@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from socialsync import queue
 from tests.conftest import Env
 from tests.webhooks_helpers import comment_change, connected, payload, post_event
@@ -20,8 +18,6 @@ from worker.jobs.webhooks import drain_keys
 
 REPO = Path(__file__).resolve().parent.parent
 DELIVERIES = 1500
-# 1,500 deliveries and two worker processes: over 120 s on the loaded 2-core machine (on main too).
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def start_worker(env: Env) -> subprocess.Popen[bytes]:
