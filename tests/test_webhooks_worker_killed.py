@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from socialsync import queue
 from tests.conftest import Env
 from tests.webhooks_helpers import comment_change, connected, payload, post_event
@@ -42,6 +44,10 @@ async def stored_count(env: Env, account_id: str) -> int:
 def kill(worker: subprocess.Popen[bytes]) -> None:
     worker.send_signal(signal.SIGKILL)
     worker.wait()
+
+
+# Starts a worker OS process and 1,500 deliveries: slow, and slower on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 async def test_worker_killed_mid_drain_loses_no_acknowledged_comment(env: Env) -> None:

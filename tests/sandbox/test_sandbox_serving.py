@@ -11,6 +11,7 @@ from pathlib import Path
 from unittest import mock
 
 import httpx
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
@@ -26,6 +27,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 async def test_run_serves_and_logs_one_line() -> None:
     port = free_port()
     proc = subprocess.Popen(
@@ -37,7 +39,7 @@ async def test_run_serves_and_logs_one_line() -> None:
     )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=1.0) as http:
-            for _ in range(100):
+            for _ in range(600):  # up to 30 s: the sandbox starts slowly on a loaded machine
                 try:
                     health = await http.get("/_sandbox/health")
                     break
@@ -50,7 +52,7 @@ async def test_run_serves_and_logs_one_line() -> None:
             assert page.json()["error"]["code"] == 190
     finally:
         proc.send_signal(signal.SIGTERM)
-        stdout, stderr = proc.communicate(timeout=5)
+        stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert stdout == ""
     lines = stderr.strip().splitlines()
