@@ -13,33 +13,31 @@ import httpx
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+from socialsync.clock import SYSTEM, Clock
 from socialsync.config import Settings
 from socialsync.crypto import TokenCipher
-from socialsync.platforms.instagram.client import GraphClient
+from socialsync.platforms.registry import Registry
 from socialsync.ratelimit import Governor
 from socialsync.store import Store, open_store
 
 
 @dataclass
 class Services:
+    """Also the `PlatformContext` plugins are built with (settings, http, governor, clock)."""
+
     settings: Settings
     store: Store
     redis: ArqRedis
     http: httpx.AsyncClient
     cipher: TokenCipher
     governor: Governor | None = field(default=None)
+    clock: Clock = field(default=SYSTEM)
+    platforms: Registry = field(init=False)
 
     def __post_init__(self) -> None:
         if self.governor is None:
-            self.governor = Governor(self.redis, self.settings)
-
-    @property
-    def graph(self) -> GraphClient:
-        """A Graph client whose every call passes the rate-limit governor (ARCHITECTURE §4.4)."""
-        assert self.governor is not None
-        return GraphClient(
-            self.http, before_call=self.governor.before_call, on_response=self.governor.on_response
-        )
+            self.governor = Governor(self.redis, self.settings, now=self.clock.time)
+        self.platforms = Registry.build(self)
 
 
 def redis_settings(settings: Settings) -> RedisSettings:

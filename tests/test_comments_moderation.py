@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from socialsync.ratelimit import account_scope
+from socialsync.platforms.instagram.limits import account_scope
 
 from tests.conftest import Env
 from tests.webhooks_helpers import comment_docs, connected, graph_calls, sandbox_comment, seed_media

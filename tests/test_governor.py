@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from socialsync.platforms.instagram.errors import GraphError, RateLimited
-from socialsync.ratelimit import Governor, account_scope
+from socialsync.platforms.instagram.limits import account_scope
+from socialsync.platforms.instagram.plugin import graph_of
+from socialsync.ratelimit import Governor
 from tests.conftest import Env
 from tests.sync_helpers import CREATOR_IG, graph_calls
 
@@ -23,7 +25,7 @@ def _profile_url(env: Env, ig_user_id: str = CREATOR_IG) -> str:
 
 
 async def _call(env: Env, token: str, ig_user_id: str = CREATOR_IG) -> object:
-    return await env.services.graph.get(_profile_url(env, ig_user_id), token=token, account_id=ig_user_id,
+    return await graph_of(env.services).get(_profile_url(env, ig_user_id), token=token, account_id=ig_user_id,
                                         fields="id,username")
 
 
@@ -79,7 +81,7 @@ async def test_a_blocked_account_does_not_block_another_account(env: Env) -> Non
         await _call(env, creator)
     with pytest.raises(RateLimited):
         await _call(env, creator)
-    other = await env.services.graph.get(
+    other = await graph_of(env.services).get(
         f"{env.settings.fb_graph}/{env.settings.graph_version}/{BRAND_A_IG}",
         token=fb.json()["access_token"], account_id=BRAND_A_IG, fields="id")
     assert other["id"] == BRAND_A_IG

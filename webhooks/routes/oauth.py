@@ -17,6 +17,7 @@ from socialsync.logs import get_logger
 from socialsync.oauth_state import (
     OAuthState, PendingSelection, consume_state, peek_pending, put_pending, take_pending,
 )
+from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.platforms.instagram.connect import (
     ConnectError, connect_facebook_page, connect_instagram_login, facebook_login_pages,
 )
@@ -86,7 +87,7 @@ async def instagram_callback(request: web.Request) -> web.StreamResponse:
     services, settings = request.app[SERVICES], request.app[SETTINGS]
     try:
         account = await connect_instagram_login(
-            services.graph, settings, services.cipher, begun, code=_param(request, "code"),
+            graph_of(services), settings, services.cipher, begun, code=_param(request, "code"),
             redirect_uri=redirect_uri(settings.public_base, "instagram"),
         )
     except ConnectError as exc:
@@ -102,12 +103,12 @@ async def facebook_callback(request: web.Request) -> web.StreamResponse:
     services, settings = request.app[SERVICES], request.app[SETTINGS]
     try:
         pending = await facebook_login_pages(
-            services.graph, settings, services.cipher, begun, code=_param(request, "code"),
+            graph_of(services), settings, services.cipher, begun, code=_param(request, "code"),
             redirect_uri=redirect_uri(settings.public_base, "facebook"),
         )
         if len(pending.pages) == 1:
             account = await connect_facebook_page(
-                services.graph, settings, services.cipher, pending, pending.pages[0].page_id
+                graph_of(services), settings, services.cipher, pending, pending.pages[0].page_id
             )
             raise await _store_and_return(request, begun, "facebook", account)
     except ConnectError as exc:
@@ -151,7 +152,7 @@ async def page_chosen(request: web.Request) -> web.StreamResponse:
         return invalid_link_page()
     try:
         account = await connect_facebook_page(
-            services.graph, settings, services.cipher, pending, str(form.get("page_id", ""))
+            graph_of(services), settings, services.cipher, pending, str(form.get("page_id", ""))
         )
     except ConnectError as exc:
         raise _fail(request, pending.state, "facebook", exc.code, exc.message) from None

@@ -23,6 +23,7 @@ from socialsync.logs import get_logger
 from socialsync.platforms.instagram import comments as ig_comments
 from socialsync.platforms.instagram.access import AccountAccess, AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
+from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
@@ -51,11 +52,11 @@ def _error_for(exc: BaseException) -> ActionError:
 
 async def _existing_reply(services: Services, access: AccountAccess, action: dict[str, Any]) -> str | None:
     """After an attempt that may have reached Meta: the reply it created, if any."""
-    replies = await ig_comments.list_replies(services.graph, access, action["comment_id"])
+    replies = await ig_comments.list_replies(graph_of(services), access, action["comment_id"])
     since = action["created_at"] - timedelta(seconds=5)
     for r in replies:
         ts = ig_comments.parse_time(r.get("timestamp"))
-        mine = (r.get("from") or {}).get("id") == access.ig_user_id
+        mine = (r.get("from") or {}).get("id") == access.external_id
         if mine and r.get("text") == action["params"]["message"] and (ts is None or ts >= since):
             return str(r["id"])
     return None
@@ -67,11 +68,11 @@ async def _perform(services: Services, access: AccountAccess, action: dict[str, 
         reply_id = await _existing_reply(services, access, action) if action.get("attempted_at") else None
         await action_store.mark_attempt(services.store, action["_id"])
         if reply_id is None:
-            reply_id = await ig_comments.reply(services.graph, access, cid, action["params"]["message"])
+            reply_id = await ig_comments.reply(graph_of(services), access, cid, action["params"]["message"])
         parent = await comment_store.get_for_tenant(services.store, access.tenant_id, cid)
         reply = comment_store.CommentIn(
             account_id=access.account_id, tenant_id=access.tenant_id, comment_id=reply_id,
-            text=action["params"]["message"], from_id=access.ig_user_id,
+            text=action["params"]["message"], from_id=access.external_id,
             media_id=(parent or {}).get("media_id"), media_product_type=(parent or {}).get("media_product_type"),
             parent_id=cid, timestamp=datetime.now(UTC), source="api",
         )
@@ -80,11 +81,11 @@ async def _perform(services: Services, access: AccountAccess, action: dict[str, 
     await action_store.mark_attempt(services.store, action["_id"])
     if kind == "hide":
         hidden = bool(action["params"]["hidden"])
-        await ig_comments.hide(services.graph, access, cid, hidden)
+        await ig_comments.hide(graph_of(services), access, cid, hidden)
         await comment_store.set_hidden(services.store, access.account_id, cid, hidden)
         return {"hidden": hidden}
     try:
-        await ig_comments.delete(services.graph, access, cid)
+        await ig_comments.delete(graph_of(services), access, cid)
     except GraphError as exc:
         # Gone already (an earlier attempt deleted it, or someone else did): the goal is reached.
         if not (exc.code == 100 and exc.subcode == 33 and action.get("attempted_at")):
@@ -138,7 +139,7 @@ async def resolve_mention(ctx: dict[str, Any], account_id: str, media_id: str, c
         return "stored_unresolved"
     try:
         access = access_for(account, services.settings, services.cipher)
-        mention = await ig_comments.resolve_mention(services.graph, access, media_id, comment_id)
+        mention = await ig_comments.resolve_mention(graph_of(services), access, media_id, comment_id)
     except AccountUnavailable:
         return "unavailable"
     except (GraphError, RateLimited, TransportError) as exc:
@@ -187,7 +188,7 @@ async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, in
     state_col = services.store[BACKFILL_STATE]
     stats = {"media": 0, "media_read": 0, "comments": 0, "new": 0}
     try:
-        media = await ig_comments.recent_media(services.graph, access, since)
+        media = await ig_comments.recent_media(graph_of(services), access, since)
         for item in media:
             stats["media"] += 1
             key = f"{account_id}:{item['id']}"
@@ -197,13 +198,13 @@ async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, in
                 continue
             stats["media_read"] += 1
             found: list[comment_store.CommentIn] = []
-            for raw in await ig_comments.list_comments(services.graph, access, item["id"]):
+            for raw in await ig_comments.list_comments(graph_of(services), access, item["id"]):
                 top = ig_comments.comment_in(
                     raw, access, source="sync", media_id=item["id"],
                     media_product_type=item.get("media_product_type"),
                 )
                 found.append(top)
-                for r in await ig_comments.list_replies(services.graph, access, top.comment_id):
+                for r in await ig_comments.list_replies(graph_of(services), access, top.comment_id):
                     found.append(ig_comments.comment_in(
                         {**r, "parent_id": top.comment_id}, access, source="sync", media_id=item["id"],
                         media_product_type=item.get("media_product_type"),

@@ -1,36 +1,36 @@
-"""A thin Graph API client over httpx: token handling, JSON, and the error model.
+"""A thin Graph API client over httpx: token handling, JSON, the error model, the governor.
 
 The access token travels as the ``access_token`` parameter (both Graph hosts accept it); the
 URL is never logged by this module, and httpx's own request log is silenced in socialsync.logs.
 Every call names the Instagram account it is about (``account_id``: the IG user id, Meta's
 "business object" for Business Use Case limits) so the rate-limit governor can check and update
-the right scopes; ``before_call`` / ``on_response`` are where the governor plugs in.
+the right budgets (socialsync/platforms/instagram/limits.py names them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from socialsync.platforms.instagram.errors import GraphError, TransportError
+from socialsync.platforms.base import Call
+from socialsync.platforms.instagram.errors import ERRORS, TransportError
+from socialsync.platforms.instagram.limits import POLICY
 
-ResponseHook = Callable[[httpx.Response, str | None], Awaitable[None]]
-BeforeCallHook = Callable[[str | None], Awaitable[None]]  # may raise RateLimited
+if TYPE_CHECKING:
+    from socialsync.ratelimit import Governor
+
+AnswerHook = Callable[[httpx.Response], Awaitable[None]]
 
 
 class GraphClient:
     def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        before_call: BeforeCallHook | None = None,
-        on_response: ResponseHook | None = None,
+        self, http: httpx.AsyncClient, *, governor: Governor | None = None, on_answer: AnswerHook | None = None
     ) -> None:
         self._http = http
-        self._before_call = before_call
-        self._on_response = on_response
+        self._governor = governor
+        self._on_answer = on_answer
 
     async def request(
         self,
@@ -42,8 +42,9 @@ class GraphClient:
         data: Mapping[str, Any] | None = None,
         account_id: str | None = None,
     ) -> Any:
-        if self._before_call is not None:
-            await self._before_call(account_id)
+        call = Call(method, httpx.URL(url), account_key=account_id)
+        if self._governor is not None:
+            await self._governor.acquire(POLICY.budgets(call))  # may raise RateLimited
         query = dict(params or {})
         if token is not None:
             query["access_token"] = token
@@ -52,19 +53,17 @@ class GraphClient:
         except httpx.TransportError as exc:
             # str(exc) may hold the URL with its token: keep only the exception type.
             raise TransportError(f"{method} {httpx.URL(url).path}: {type(exc).__name__}") from None
-        if self._on_response is not None:
-            await self._on_response(response, account_id)
         try:
             body = response.json()
         except ValueError:
             body = None
-        if response.is_error or (isinstance(body, dict) and "error" in body and "data" not in body):
-            raise GraphError.from_response(response.status_code, body)
-        if body is None:
-            raise GraphError(
-                f"non-JSON answer (HTTP {response.status_code}) from {httpx.URL(url).path}",
-                status=response.status_code,
-            )
+        error = ERRORS.error_for(response, body)
+        if self._governor is not None:
+            await self._governor.learn(POLICY.learn(call, response, error))
+        if self._on_answer is not None:
+            await self._on_answer(response)
+        if error is not None:
+            raise error
         return body
 
     async def get(

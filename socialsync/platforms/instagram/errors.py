@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from socialsync.platforms.errors import (  # noqa: F401 - the core's tree, re-exported for Meta code
     ErrorKind,
     PlatformError,
@@ -110,3 +112,20 @@ def _int(value: Any) -> int | None:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
         return None
+
+
+class MetaErrors:
+    """Graph and api.instagram.com errors (PLATFORM_FACTS.md §5), classified on code/subcode."""
+
+    def error_for(self, response: httpx.Response, body: Any) -> PlatformError | None:
+        if response.is_error or (isinstance(body, dict) and "error" in body and "data" not in body):
+            return GraphError.from_response(response.status_code, body)
+        if body is None:
+            return GraphError(
+                f"non-JSON answer (HTTP {response.status_code}) from {response.request.url.path}",
+                status=response.status_code,
+            )
+        return None
+
+
+ERRORS = MetaErrors()

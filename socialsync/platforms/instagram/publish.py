@@ -35,6 +35,7 @@ from socialsync.logs import get_logger
 from socialsync.platforms.instagram import containers
 from socialsync.platforms.instagram.access import AccountAccess, AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
+from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.store import accounts as account_store
 from socialsync.store import posts
 from socialsync.retry import backoff_seconds, retry_for
@@ -322,7 +323,7 @@ class PostRun:
         carousel = self.request["type"] == "carousel"
         form = containers.container_form(self.request, item=index if carousel else None)
         assert self.access is not None
-        container_id = await containers.create(self.services.graph, self.access, form)
+        container_id = await containers.create(graph_of(self.services), self.access, form)
         # Recorded before anything polls or publishes it; a superseded job's container is orphaned.
         await self.cas(("creating",), {f"items.i{index}": {"id": container_id, "created_at": _now()}})
 
@@ -336,7 +337,7 @@ class PostRun:
                        if c.get("status") != "FINISHED"}
         keys = list(targets)
         results = await asyncio.gather(
-            *(containers.read(self.services.graph, self.access, targets[k]) for k in keys),
+            *(containers.read(graph_of(self.services), self.access, targets[k]) for k in keys),
             return_exceptions=True,
         )
         statuses: dict[str, containers.ContainerStatus | None] = {}
@@ -377,7 +378,7 @@ class PostRun:
         if self.request["type"] == "carousel" and not parent:
             children = [c["id"] for _, c in sorted(self.post["items"].items(), key=lambda kv: int(kv[0][1:]))]
             form = containers.container_form(self.request, children=children)
-            container_id = await containers.create(self.services.graph, self.access, form)
+            container_id = await containers.create(graph_of(self.services), self.access, form)
             await self.cas(("processing",), {"parent": {"id": container_id, "created_at": _now()}},
                            step="create", outcome="carousel container", detail=container_id)
             return None
@@ -420,7 +421,7 @@ class PostRun:
 
     async def publish(self) -> str | None:
         assert self.access is not None
-        limit = await containers.publishing_limit(self.services.graph, self.access)
+        limit = await containers.publishing_limit(graph_of(self.services), self.access)
         if limit.spent:
             delay = await self._quota_delay(limit)
             return await self.wait(
@@ -437,7 +438,7 @@ class PostRun:
                                     "next_check_at": _now(), **first},
                        inc={"publish_attempts": 1}, step="publish", outcome="publishing", detail=container_id)
         try:
-            media_id = await containers.publish(self.services.graph, self.access, container_id)
+            media_id = await containers.publish(graph_of(self.services), self.access, container_id)
         except RateLimited as exc:  # the governor stopped the call: it never happened
             await self.move("ready", step="publish", detail="rate limited before the call")
             return await self.wait(exc.retry_after, f"Paused by the rate limit ({exc.scope}).")
@@ -487,7 +488,7 @@ class PostRun:
         if after is not None:
             await self.touch()  # the publish call may have used the whole HTTP timeout
         try:
-            status = await containers.read(self.services.graph, self.access, container_id)
+            status = await containers.read(graph_of(self.services), self.access, container_id)
         except RateLimited as exc:
             return await self.wait(exc.retry_after, "Checking whether the post went live (rate limited).")
         except (GraphError, TransportError) as exc:
@@ -532,7 +533,7 @@ class PostRun:
         assert self.access is not None
         try:
             candidates = await containers.recent_media(
-                self.services.graph, self.access, story=self.request["type"] == "story"
+                graph_of(self.services), self.access, story=self.request["type"] == "story"
             )
         except (GraphError, TransportError, RateLimited) as exc:
             log.info("media lookup failed", post_id=self.post_id, error=_describe(exc))
@@ -607,7 +608,7 @@ async def complete(services: Services, post: dict[str, Any], access: AccountAcce
             if access is None:
                 account = await account_store.get(services.store, post["account_id"])
                 access = access_for(account or {}, services.settings, services.cipher)
-            fields["permalink"] = await containers.permalink(services.graph, access, post["media_id"])
+            fields["permalink"] = await containers.permalink(graph_of(services), access, post["media_id"])
         except (GraphError, TransportError, RateLimited, AccountUnavailable, KeyError) as exc:
             log.info("permalink not read", post_id=post["_id"], error=_describe(exc))
     if post["state"] == "published":
