@@ -30,8 +30,10 @@ FAILED = "failed"
 PROCESSED = "processed"
 
 
-def event_id(body: bytes) -> str:
-    return "whe_" + hashlib.sha256(body).hexdigest()[:32]
+def event_id(body: bytes, source: str = "meta") -> str:
+    """Per source (Meta's ids, from before other sources existed, hash the body alone)."""
+    data = body if source == "meta" else source.encode() + b"\0" + body
+    return "whe_" + hashlib.sha256(data).hexdigest()[:32]
 
 
 async def ensure_indexes(store: Store) -> None:
@@ -42,17 +44,21 @@ async def ensure_indexes(store: Store) -> None:
 
 
 async def record(
-    store: Store, body: bytes, *, accounts: list[str], fields: dict[str, int], ttl: timedelta
+    store: Store, body: bytes, *, accounts: list[str], fields: dict[str, int], ttl: timedelta,
+    source: str = "meta", rejected: list[dict[str, Any]] | None = None, now: datetime | None = None,
 ) -> tuple[str, bool]:
     """Store a delivery durably. Returns (event id, needs processing): False when the same body
     was stored before and already processed. A plain insert in the usual case (an insert costs
-    the MongoDB-wire server far less than an upsert); a re-delivery falls back to the upsert."""
-    eid = event_id(body)
-    now = datetime.now(UTC)
+    the MongoDB-wire server far less than an upsert); a re-delivery falls back to the upsert.
+    ``rejected``: the changes that cannot be applied, with their reasons (for operators)."""
+    eid = event_id(body, source)
+    now = now or datetime.now(UTC)
     new = {
+        "source": source,
         "body": body.decode("utf-8"),
         "accounts": accounts,
         "fields": fields,
+        "rejected": rejected or [],
         "status": PENDING,
         "received_at": now,
         "expires_at": now + ttl,

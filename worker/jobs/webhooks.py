@@ -13,33 +13,27 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import cron, func
 from arq.cron import CronJob
 from arq.worker import Function
-from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from socialsync import comments as comments_domain
 from socialsync import events, queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
+from socialsync.platforms.base import Change, Platform, RejectedChange
+from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.platforms.instagram import subscriptions
 from socialsync.platforms.instagram.access import AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
-from socialsync.platforms.instagram.webhooks import (
-    COMMENT_FIELDS,
-    MENTION_FIELD,
-    CommentValue,
-    MentionValue,
-    Payload,
-    changes_of,
-    parse_time,
-)
 from socialsync.store import accounts as account_store
 from socialsync.store import comments as comment_store
 from socialsync.store import webhook_events
@@ -56,18 +50,6 @@ DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this 
 # seconds), lapses this long after its holder died. Overlap, were a page ever slower, is harmless:
 # every write of a drain is idempotent.
 DRAIN_LEASE_SECONDS = 15.0
-
-
-async def owners_of(services: Services, ig_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Accounts (any tenant, not disconnected) that own each Instagram account id."""
-    found = services.store.accounts.find(
-        {"platform": "instagram", "external_id": {"$in": ig_ids}, "status": {"$ne": "disconnected"}},
-        {"_id": 1, "tenant_id": 1, "external_id": 1, "login": 1},
-    )
-    owners: dict[str, list[dict[str, Any]]] = {}
-    async for acc in found:
-        owners.setdefault(acc["external_id"], []).append(acc)
-    return owners
 
 
 def comment_created_data(c: comment_store.CommentIn) -> dict[str, Any]:
@@ -92,67 +74,67 @@ async def emit_comment_events(services: Services, comments: list[comment_store.C
     ])
 
 
+def _normalized(services: Services, doc: dict[str, Any]) -> tuple[Platform, Sequence[Change | RejectedChange]] | None:
+    plugin = services.platforms.for_source(doc.get("source") or "meta")
+    if plugin.inbound is None:
+        return None
+    try:
+        return plugin, plugin.inbound.normalize(doc["body"])
+    except ValueError:  # refused on receipt; only a parser change could get here
+        return None
+
+
 async def process_batch(services: Services, docs: list[dict[str, Any]], page: str) -> dict[str, dict[str, int]]:
     """Process a page of events together: one owners lookup, one write of every comment, one
-    outbox write, one update marking them processed. Returns each event's result counts."""
+    outbox write, one update marking them processed. Returns each event's result counts.
+
+    Each change stands alone (ARCHITECTURE.md §4.1): a change the plugin rejected is counted
+    (``rejected``; the reasons were stored with the event on receipt) and the others applied."""
     counts: dict[str, Counter[str]] = {d["_id"]: Counter() for d in docs}
-    parsed: list[tuple[dict[str, Any], list[Any]]] = []
-    ig_ids: set[str] = set()
+    parsed: list[tuple[dict[str, Any], Platform, Sequence[Change | RejectedChange]]] = []
+    keys: dict[str, set[str]] = {}
     for doc in docs:
-        try:
-            payload = Payload.model_validate_json(doc["body"])
-        except ValidationError:  # validated on receipt; only a model change could get here
+        found = _normalized(services, doc)
+        if found is None:
             counts[doc["_id"]]["invalid_body"] += 1
             continue
-        parsed.append((doc, changes_of(payload)))
-        ig_ids.update(payload.account_ids())
-    owners = await owners_of(services, sorted(ig_ids)) if ig_ids else {}
+        plugin, changes = found
+        parsed.append((doc, plugin, changes))
+        keys.setdefault(plugin.name, set()).update(c.account_key for c in changes if isinstance(c, Change))
+    owners = {
+        platform: await account_store.owners_of(services.store, platform, sorted(ids))
+        for platform, ids in keys.items() if ids
+    }
     upserts: dict[str, comment_store.CommentIn] = {}
     source_event: dict[str, str] = {}  # comment doc id -> event that supplied it (last wins)
-    for doc, changes in parsed:
+    for doc, plugin, changes in parsed:
         n = counts[doc["_id"]]
         for change in changes:
-            accounts = owners.get(change.account_ig_id, [])
-            if change.field in COMMENT_FIELDS:
-                try:
-                    value = CommentValue.model_validate(change.value)
-                except ValidationError:
+            if isinstance(change, RejectedChange):
+                n["rejected"] += 1
+                if change.reason == "invalid_value":
                     n["invalid_value"] += 1
-                    continue
+                continue
+            accounts = owners.get(plugin.name, {}).get(change.account_key, [])
+            if change.kind == "comment":
                 if not accounts:
                     n["unknown_account"] += 1
                     continue
-                when = parse_time(value.timestamp) or change.time or doc["received_at"]
-                for acc in accounts:
-                    c = comment_store.CommentIn(
-                        account_id=acc["_id"], tenant_id=acc["tenant_id"], comment_id=value.id,
-                        text=value.text,
-                        from_id=value.from_.id if value.from_ else None,
-                        from_username=value.from_.username if value.from_ else None,
-                        media_id=value.media.id if value.media else None,
-                        media_product_type=value.media.media_product_type if value.media else None,
-                        parent_id=value.parent_id, timestamp=when,
-                        live=change.field == "live_comments", source="webhook",
-                    )
+                for c in comments_domain.from_change(change, accounts, default_time=change.at or doc["received_at"]):
                     key = comment_store.doc_id(c.account_id, c.comment_id)
                     upserts.pop(key, None)  # re-insert: the later delivery's data is written
                     upserts[key] = c
                     source_event[key] = doc["_id"]
-                n[change.field] += 1
-            elif change.field == MENTION_FIELD:
-                try:
-                    mention = MentionValue.model_validate(change.value)
-                except ValidationError:
-                    n["invalid_value"] += 1
-                    continue
+                n[change.field or "comments"] += 1
+            elif change.kind == "mention":
                 if not accounts:
                     n["unknown_account"] += 1
                     continue
+                media_id, comment_id = change.data["media_id"], change.data.get("comment_id")
                 for acc in accounts:
                     await queue.enqueue(
-                        services.redis, queue.COMMENTS_RESOLVE_MENTION, acc["_id"], mention.media_id,
-                        mention.comment_id,
-                        job_id=queue.mention_job_id(acc["_id"], mention.media_id, mention.comment_id),
+                        services.redis, queue.COMMENTS_RESOLVE_MENTION, acc["_id"], media_id, comment_id,
+                        job_id=queue.mention_job_id(acc["_id"], media_id, comment_id),
                     )
                 n["mentions"] += 1
             else:
@@ -167,8 +149,8 @@ async def process_batch(services: Services, docs: list[dict[str, Any]], page: st
     results = {eid: {**n, "comments_new": n["comments_new"]} for eid, n in counts.items()}
     await webhook_events.mark_processed_many(services.store, page, results)
     for eid, n in counts.items():
-        if n["unknown_account"] or n["unknown_field"] or n["invalid_body"]:
-            log.info("webhook event had unknown parts", event_id=eid, **n)
+        if n["unknown_account"] or n["unknown_field"] or n["invalid_body"] or n["rejected"]:
+            log.info("webhook event had unknown or rejected parts", event_id=eid, **n)
     return results
 
 
@@ -303,7 +285,7 @@ async def subscribe(ctx: dict[str, Any], account_id: str) -> str:
         return "unavailable"
     fields = services.settings.webhook_subscribed_fields
     try:
-        await subscriptions.subscribe(services.graph, access, fields)
+        await subscriptions.subscribe(graph_of(services), access, fields)
     except (GraphError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, account_id, max_tries=MAX_TRIES)
         if retry is not None:
@@ -332,7 +314,7 @@ async def unsubscribe(ctx: dict[str, Any], account_id: str, token_ciphertext: st
         {**account, "status": "active", "token": {"ciphertext": ciphertext}}, services.settings, services.cipher
     )
     try:
-        await subscriptions.unsubscribe(services.graph, access)
+        await subscriptions.unsubscribe(graph_of(services), access)
     except (GraphError, RateLimited, TransportError) as exc:
         attempt = int(ctx.get("job_try", 1))
         retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRIES)

@@ -2,8 +2,8 @@
 
 Two entry shapes reach us: the documented one (``entry[].changes[] = {field, value}``) and the
 one some Instagram-Login samples show (``field``/``value`` directly on the entry). Both become
-the same flat list of `Change`. Unknown fields are kept (``extra="allow"``) and passed through:
-the receiver stores them, the worker counts and ignores them.
+the same flat list of changes (inbound.py), each parsed on its own. Unknown fields are kept
+(``extra="allow"``) and passed through: the receiver stores them, the worker counts and ignores them.
 """
 
 from __future__ import annotations
@@ -27,25 +27,22 @@ class _Loose(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class RawChange(_Loose):
-    field: str
-    value: Any = None
-
-
 class Entry(_Loose):
+    """One entry; its changes stay raw (each is parsed alone, see inbound.py)."""
+
     id: str
-    time: int | float | None = None
-    changes: list[RawChange] | None = None
-    field: str | None = None
+    time: Any = None
+    changes: list[Any] | None = None
+    field: Any = None
     value: Any = None
 
     _ids = field_validator("id", mode="before")(_str_id)
 
-    def raw_changes(self) -> list[RawChange]:
+    def raw_changes(self) -> list[Any]:
         if self.changes is not None:
             return self.changes
         if self.field is not None:
-            return [RawChange(field=self.field, value=self.value)]
+            return [{"field": self.field, "value": self.value}]
         return []  # e.g. ``messaging[]`` entries: stored, not processed here
 
 
@@ -62,24 +59,6 @@ class Payload(_Loose):
 
     def account_ids(self) -> list[str]:
         return sorted({e.id for e in self.entry})
-
-
-class Change(BaseModel):
-    """One change, whichever shape it came in."""
-
-    account_ig_id: str
-    field: str
-    value: Any
-    time: datetime | None
-
-
-def changes_of(payload: Payload) -> list[Change]:
-    out: list[Change] = []
-    for entry in payload.entry:
-        when = datetime.fromtimestamp(entry.time, UTC) if entry.time else None
-        for raw in entry.raw_changes():
-            out.append(Change(account_ig_id=entry.id, field=raw.field, value=raw.value, time=when))
-    return out
 
 
 # --- values of the fields we process ----------------------------------------------------------
