@@ -30,7 +30,7 @@ from socialsync.config import Settings  # noqa: E402
 from socialsync.context import Services, open_services  # noqa: E402
 from socialsync.crypto import generate_key  # noqa: E402
 from socialsync.devservers import free_port, mongo_process, redis_process  # noqa: E402
-from socialsync.platforms.instagram.sync import request_sync  # noqa: E402
+from socialsync.sync.schedule import request_sync  # noqa: E402
 from socialsync.store import accounts as account_store  # noqa: E402
 from socialsync.store.accounts import ConnectedAccount, StoredToken  # noqa: E402
 from worker.main import build_worker  # noqa: E402

@@ -26,7 +26,7 @@ async def account_connected(services: Services, account_id: str) -> None:
         job_id=queue.subscription_job_id(account_id, "subscribe", datetime.now(UTC)),
     )
     # issue 3: the first full sync (deterministic job id: a reconnect during a run joins it)
-    from socialsync.platforms.instagram.sync import request_sync  # noqa: PLC0415
+    from socialsync.sync.schedule import request_sync  # noqa: PLC0415
     from socialsync.store import accounts as account_store  # noqa: PLC0415
 
     account = await account_store.get(services.store, account_id)

@@ -14,7 +14,8 @@ async def age_token(env: Env, account_id: str, *, issued_days_ago: float, expire
     await env.services.store.accounts.update_one(
         {"_id": account_id},
         {"$set": {"token.issued_at": now - timedelta(days=issued_days_ago),
-                  "token.expires_at": now + timedelta(days=expires_in_days)}},
+                  "token.expires_at": now + timedelta(days=expires_in_days),
+                  "next_check_at": now}},  # the token keeper looks at it now (and decides)
     )
 
 

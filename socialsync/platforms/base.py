@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from socialsync.platforms.errors import (  # noqa: F401 - re-exported: the interface in one import
     RETRYABLE_KINDS,
+    AccountUnavailable,
     CapabilityUnavailable,
     ConnectFailed,
     ErrorKind,
@@ -79,7 +80,9 @@ from socialsync.platforms.records import (  # noqa: F401 - re-exported
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from socialsync.clock import Clock
     from socialsync.config import Settings
+    from socialsync.ratelimit import Governor
 
 
 class Capability(StrEnum):
@@ -114,6 +117,7 @@ class PlatformSpec:
     capabilities: frozenset[Capability]
     sync_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> stages
     webhook_source: str | None = None       # /webhooks/{source}; `source` of webhook_events
+    webhook_signature_header: str | None = None  # named in the 401 when it is missing
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:
@@ -248,6 +252,8 @@ class PlatformContext(Protocol):
     settings: Settings
     http: httpx.AsyncClient
     redis: Redis
+    governor: Governor | None
+    clock: Clock
 
 
 class Platform:

@@ -109,3 +109,7 @@ class PublishRejected(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class AccountUnavailable(Exception):
+    """The account cannot be called: disconnected, needs reconnect, or has no token."""

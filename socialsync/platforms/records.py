@@ -29,7 +29,7 @@ class Budget:
       units, America/Los_Angeles); ``cost`` per call (list 1, insert 50).
     """
 
-    scope: str                 # e.g. "app:graph.facebook.com", "tiktok:app:/v2/video/list/"
+    scope: str                 # e.g. "tiktok:app:/v2/video/list/", "youtube:units"
     style: BudgetStyle
     cost: int = 1
     limit: int = 0
@@ -62,8 +62,8 @@ class BudgetUpdate:
 class Call:
     """A call about to be made: enough for a policy to name its budgets."""
 
-    method: str
-    url: httpx.URL
+    method: str = "GET"
+    url: httpx.URL = field(default_factory=lambda: httpx.URL(""))
     operation: str = ""             # the platform's name for it ("videos.list", "media_publish")
     account_key: str | None = None  # the platform's id of the account it is about (None: OAuth)
 
@@ -74,6 +74,7 @@ class Credentials:
     access_token: str = field(repr=False)
     kind: str                                   # "ig_long_lived", "fb_page", "oauth2"...
     access_expires_at: datetime | None = None   # None: does not expire
+    issued_at: datetime | None = None
     refresh_token: str | None = field(default=None, repr=False)
     refresh_expires_at: datetime | None = None
     scopes: tuple[str, ...] | None = None       # as granted, when the answer says
@@ -239,6 +240,8 @@ class RejectedChange:
     index: int
     reason: str
     field: str | None = None
+    account_key: str | None = None
+
 
 @dataclass(frozen=True)
 class ErasureRequest:

@@ -78,5 +78,8 @@ async def open_store(settings: Settings, *, create_indexes: bool = True) -> Stor
     )
     store = Store(client=client, db=client[settings.mongodb_db])
     if create_indexes:
+        from socialsync.store.migrations import migrate  # noqa: PLC0415
+
         await ensure_indexes(store)
+        await migrate(store)
     return store

@@ -17,24 +17,27 @@ from socialsync.crypto import TokenCipher, TokenKeyError
 from socialsync.store import Store
 
 AccountStatus = Literal["active", "needs_reconnect", "disconnected"]
-LoginType = Literal["instagram", "facebook"]
 
 
 class StoredToken(BaseModel):
-    """An encrypted access token with its lifetime. ``expires_at`` None: never expires (page)."""
+    """Encrypted credentials with their lifetimes (socialsync/credentials.py reads them).
+    ``expires_at`` None: never expires (a Facebook page token). ``refresh_ciphertext``: the
+    refresh token, for platforms that have one (TikTok rotates it, Google does not re-send it)."""
 
     ciphertext: str
-    kind: Literal["ig_long_lived", "fb_page"]
+    kind: str
     issued_at: datetime
     expires_at: datetime | None = None
+    refresh_ciphertext: str | None = None
+    refresh_expires_at: datetime | None = None
 
 
 class ConnectedAccount(BaseModel):
     """What a completed OAuth flow hands to the store."""
 
     tenant_id: str
-    platform: Literal["instagram"] = "instagram"
-    login: LoginType
+    platform: str = "instagram"
+    login: str
     external_id: str
     username: str
     name: str | None = None
@@ -49,6 +52,9 @@ class ConnectedAccount(BaseModel):
     )
     page_id: str | None = None
     page_name: str | None = None
+    next_check_at: datetime | None = Field(
+        default=None, description="When the token keeper looks at the credentials (None: at once)."
+    )
 
 
 class AccountOut(BaseModel):
@@ -56,7 +62,7 @@ class AccountOut(BaseModel):
 
     id: str
     platform: str
-    login: LoginType
+    login: str
     external_id: str
     username: str
     name: str | None = None
@@ -93,6 +99,7 @@ async def ensure_indexes(store: Store) -> None:
     )
     await store.accounts.create_index([("tenant_id", 1), ("connected_at", -1)])
     await store.accounts.create_index([("status", 1), ("login", 1), ("token.expires_at", 1)])
+    await store.accounts.create_index([("status", 1), ("next_check_at", 1)])
     await store.accounts.create_index([("platform", 1), ("external_id", 1)])
 
 
@@ -101,6 +108,7 @@ async def upsert_connected(store: Store, acc: ConnectedAccount) -> str:
     account (history kept). Returns the account id. A single atomic upsert: no half state."""
     now = datetime.now(UTC)
     fields = acc.model_dump(exclude={"tenant_id", "platform", "external_id"})
+    fields["next_check_at"] = acc.next_check_at or now
     doc = await store.accounts.find_one_and_update(
         {"tenant_id": acc.tenant_id, "platform": acc.platform, "external_id": acc.external_id},
         {
@@ -121,8 +129,36 @@ async def upsert_connected(store: Store, acc: ConnectedAccount) -> str:
     return str(doc["_id"])
 
 
+async def owners_of(store: Store, platform: str, external_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Accounts (any tenant, not disconnected) that own each platform account id."""
+    found = store.accounts.find(
+        {"platform": platform, "external_id": {"$in": external_ids}, "status": {"$ne": "disconnected"}},
+        {"_id": 1, "tenant_id": 1, "external_id": 1, "login": 1, "platform": 1},
+    )
+    owners: dict[str, list[dict[str, Any]]] = {}
+    async for acc in found:
+        owners.setdefault(acc["external_id"], []).append(acc)
+    return owners
+
+
+def schedulable(store: Store, platforms: list[str]) -> Any:
+    """Active accounts of these platforms, with what the sync scheduler reads (an async cursor)."""
+    return store.accounts.find(
+        {"status": "active", "platform": {"$in": platforms}},
+        {"_id": 1, "tenant_id": 1, "platform": 1, "sync_schedule": 1, "sync_active_run": 1},
+    )
+
+
+async def set_schedule_marks(store: Store, account_id: str, marks: dict[str, int]) -> None:
+    await store.accounts.update_one({"_id": account_id}, {"$set": {f"sync_schedule.{k}": v for k, v in marks.items()}})
+
+
 async def get_for_tenant(store: Store, tenant_id: str, account_id: str) -> dict[str, Any] | None:
     return await store.accounts.find_one({"_id": account_id, "tenant_id": tenant_id})
+
+
+async def active_for_tenant(store: Store, tenant_id: str) -> list[dict[str, Any]]:
+    return [a async for a in store.accounts.find({"tenant_id": tenant_id, "status": "active"}).sort("_id", 1)]
 
 
 async def get(store: Store, account_id: str) -> dict[str, Any] | None:
@@ -166,74 +202,67 @@ async def mark_needs_reconnect(store: Store, account_id: str, reason: str) -> No
     )
 
 
-async def store_refreshed_token(
-    store: Store, account_id: str, ciphertext: str, issued_at: datetime, expires_at: datetime
+async def store_refreshed_credentials(
+    store: Store, account_id: str, *, ciphertext: str, issued_at: datetime, expires_at: datetime | None,
+    refresh_ciphertext: str | None, refresh_expires_at: datetime | None, next_check_at: datetime,
+    used_ciphertext: str | None = None,
+) -> bool:
+    """Store a refreshed pair before anything else can use the old one. A refresh token not
+    re-sent (None) keeps the stored one: never overwritten with nothing. ``used_ciphertext``:
+    only if the access token is still the one the refresh started from. True when written."""
+    set_: dict[str, Any] = {
+        "token.ciphertext": ciphertext, "token.issued_at": issued_at, "token.expires_at": expires_at,
+        "token_checked_at": issued_at, "token_check_error": None, "next_check_at": next_check_at,
+        "updated_at": issued_at,
+    }
+    if refresh_ciphertext:
+        set_["token.refresh_ciphertext"] = refresh_ciphertext
+        set_["token.refresh_expires_at"] = refresh_expires_at
+    query: dict[str, Any] = {"_id": account_id, "status": "active"}
+    if used_ciphertext is not None:
+        query["token.ciphertext"] = used_ciphertext
+    result = await store.accounts.update_one(query, {"$set": set_})
+    return result.modified_count == 1
+
+
+async def record_token_check(
+    store: Store, account_id: str, error: str | None, *, next_check_at: datetime | None = None
 ) -> None:
-    await store.accounts.update_one(
-        {"_id": account_id, "status": "active"},
-        {
-            "$set": {
-                "token.ciphertext": ciphertext,
-                "token.issued_at": issued_at,
-                "token.expires_at": expires_at,
-                "token_checked_at": issued_at,
-                "token_check_error": None,
-                "updated_at": issued_at,
-            }
-        },
-    )
-
-
-async def record_token_check(store: Store, account_id: str, error: str | None) -> None:
     now = datetime.now(UTC)
-    await store.accounts.update_one(
-        {"_id": account_id},
-        {"$set": {"token_checked_at": now, "token_check_error": error, "updated_at": now}},
-    )
+    set_: dict[str, Any] = {"token_checked_at": now, "token_check_error": error, "updated_at": now}
+    if next_check_at is not None:
+        set_["next_check_at"] = next_check_at
+    await store.accounts.update_one({"_id": account_id}, {"$set": set_})
 
 
-async def due_for_token_work(
-    store: Store, *, now: datetime, refresh_window: timedelta, page_check_every: timedelta
-) -> list[str]:
-    """Ids of active accounts whose token should be refreshed (IG login, at least 24 h old and
-    within the window of expiry) or checked (page tokens, not checked recently)."""
-    ig = store.accounts.find(
-        {
-            "status": "active",
-            "login": "instagram",
-            "token.issued_at": {"$lte": now - timedelta(hours=24)},
-            "token.expires_at": {"$lte": now + refresh_window},
-        },
-        {"_id": 1},
-    )
-    fb = store.accounts.find(
-        {
-            "status": "active",
-            "login": "facebook",
-            "$or": [
-                {"token_checked_at": {"$exists": False}},
-                {"token_checked_at": None},
-                {"token_checked_at": {"$lte": now - page_check_every}},
-            ],
-        },
-        {"_id": 1},
-    )
-    return [d["_id"] async for d in ig] + [d["_id"] async for d in fb]
+async def due_for_token_work(store: Store, *, now: datetime, limit: int = 5000) -> list[str]:
+    """Ids of active accounts whose credentials the platform wants looked at (``next_check_at``
+    passed; the platform decides then whether to refresh, check or wait)."""
+    found = store.accounts.find(
+        {"status": "active", "next_check_at": {"$lte": now}}, {"_id": 1}
+    ).sort("next_check_at", 1).limit(limit)
+    return [d["_id"] async for d in found]
 
 
 async def rotate_token_encryption(store: Store, cipher: TokenCipher) -> tuple[int, int]:
     """Re-encrypt every stored token under the cipher's first key. Returns (done, failed);
     each document is rewritten only if its ciphertext did not change meanwhile."""
     done = failed = 0
-    async for doc in store.accounts.find({"token.ciphertext": {"$exists": True}}, {"token.ciphertext": 1}):
+    async for doc in store.accounts.find(
+        {"token.ciphertext": {"$exists": True}}, {"token.ciphertext": 1, "token.refresh_ciphertext": 1}
+    ):
         old = doc["token"]["ciphertext"]
+        old_refresh = doc["token"].get("refresh_ciphertext")
         try:
-            new = cipher.rotate(old)
+            set_ = {"token.ciphertext": cipher.rotate(old)}
+            if old_refresh:
+                set_["token.refresh_ciphertext"] = cipher.rotate(old_refresh)
         except TokenKeyError:
             failed += 1
             continue
         result = await store.accounts.update_one(
-            {"_id": doc["_id"], "token.ciphertext": old}, {"$set": {"token.ciphertext": new}}
+            {"_id": doc["_id"], "token.ciphertext": old, "token.refresh_ciphertext": old_refresh},
+            {"$set": set_},
         )
         done += result.modified_count
     return done, failed

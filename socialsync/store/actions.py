@@ -50,12 +50,13 @@ async def ensure_indexes(store: Store) -> None:
 
 async def create(
     store: Store, *, tenant_id: str, account_id: str, comment_id: str, kind: ActionKind,
-    params: dict[str, Any],
+    params: dict[str, Any], platform: str = "instagram",
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     doc = {
         "_id": "act_" + secrets.token_hex(10),
         "tenant_id": tenant_id,
+        "platform": platform,
         "account_id": account_id,
         "comment_id": comment_id,
         "kind": kind,

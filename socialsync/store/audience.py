@@ -21,7 +21,8 @@ async def put(
     day = taken_at.strftime("%Y-%m-%d")
     await store[COLLECTION].update_one(
         {"_id": f"{account['_id']}:{metric}:{breakdown}:{day}"},
-        {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"], "metric": metric,
+        {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"],
+                  "platform": account.get("platform") or "instagram", "metric": metric,
                   "breakdown": breakdown, "timeframe": timeframe, "values": values, "taken_at": taken_at}},
         upsert=True,
     )

@@ -32,6 +32,7 @@ class CommentIn(BaseModel):
     account_id: str
     tenant_id: str
     comment_id: str
+    platform: str = "instagram"
     text: str | None = None
     from_id: str | None = None
     from_username: str | None = None
@@ -45,7 +46,9 @@ class CommentIn(BaseModel):
 
 
 class CommentOut(BaseModel):
-    id: str = Field(description="The Instagram comment id.")
+    id: str = Field(description="The platform's comment id (unique only within the account).")
+    ref: str = Field(description="socialsync's own id of the comment: `/v1/comments/{ref}/…` "
+                                 "(the platform id is still accepted there for Instagram).")
     account_id: str
     media_id: str | None = None
     media_product_type: str | None = None
@@ -64,6 +67,7 @@ class CommentOut(BaseModel):
         return cls.model_validate(
             {
                 "id": doc["comment_id"],
+                "ref": doc.get("_id") or doc_id(doc["account_id"], doc["comment_id"]),
                 "account_id": doc["account_id"],
                 "media_id": doc.get("media_id"),
                 "media_product_type": doc.get("media_product_type"),
@@ -94,13 +98,13 @@ async def ensure_indexes(store: Store) -> None:
 
 def _fields(c: CommentIn, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """($set, $setOnInsert) of a comment's upsert."""
-    data = c.model_dump(exclude={"account_id", "tenant_id", "comment_id", "source"}, exclude_none=True)
+    data = c.model_dump(exclude={"account_id", "tenant_id", "comment_id", "source", "platform"}, exclude_none=True)
     if not c.live:
         data.pop("live", None)
     on_insert = {
         "account_id": c.account_id,
         "tenant_id": c.tenant_id,
-        "platform": "instagram",
+        "platform": c.platform,
         "comment_id": c.comment_id,
         "source": c.source,
         "hidden": False,
@@ -147,9 +151,10 @@ async def upsert_many(store: Store, comments: list[CommentIn]) -> list[CommentIn
 
 
 async def get_for_tenant(store: Store, tenant_id: str, comment_id: str) -> dict[str, Any] | None:
-    return await store[COLLECTION].find_one(
-        {"tenant_id": tenant_id, "comment_id": comment_id, "deleted": False}
-    )
+    """By our own id (``{account}:{platform id}``, `CommentOut.ref`), or, the old form, by the
+    platform id alone (unambiguous for Instagram's numeric ids within a tenant's accounts)."""
+    key = {"_id": comment_id} if comment_id.startswith("acc_") and ":" in comment_id else {"comment_id": comment_id}
+    return await store[COLLECTION].find_one({"tenant_id": tenant_id, **key, "deleted": False})
 
 
 async def set_hidden(store: Store, account_id: str, comment_id: str, hidden: bool) -> None:

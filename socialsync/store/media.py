@@ -47,37 +47,50 @@ def item_update(
     account: dict[str, Any], run_id: str, item: Any, *, followers: int | None, now: datetime,
     insight_error: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
 ) -> UpdateOne:
-    """The idempotent upsert of one media item as read from the platform."""
+    """The idempotent upsert of one media item as read from the platform (a pydantic model with
+    ``id``, ``insights``, ``like_count``, ``comments_count``)."""
     fields = item.model_dump(exclude={"id", "insights"})
     fields["children"] = [c for c in fields.get("children") or []]
+    return record_update(account, run_id, item.id, fields, item.insights, followers=followers, now=now,
+                         insight_error=insight_error, extra=extra)
+
+
+def record_update(
+    account: dict[str, Any], run_id: str, platform_id: str, fields: dict[str, Any],
+    insights: dict[str, Any] | None, *, followers: int | None, now: datetime,
+    insight_error: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+) -> UpdateOne:
+    """The idempotent upsert of one media record (any platform): ``insights`` None = not read,
+    {} = the platform has none yet (missing, not zero)."""
     set_: dict[str, Any] = {
         **fields,
         "account_id": account["_id"],
         "tenant_id": account["tenant_id"],
-        "platform": "instagram",
-        "external_id": item.id,
+        "platform": account.get("platform") or "instagram",
+        "external_id": platform_id,
         "deleted": False,
         "deleted_at": None,
         "last_seen_run": run_id,
         "updated_at": now,
     }
-    if item.insights:
-        for metric, value in item.insights.items():
+    likes, comments = fields.get("like_count"), fields.get("comments_count")
+    if insights:
+        for metric, value in insights.items():
             set_[f"insights.{metric}"] = value
         set_["insights_status"] = "ok"
         set_["insights_error"] = None
         set_["insights_updated_at"] = now
-        set_["engagement_rate"] = engagement_rate(item.like_count, item.comments_count, item.insights, followers)
-    elif item.insights == {}:
-        set_["insights_status"] = "no_data"  # Meta has none yet: missing, not zero
+        set_["engagement_rate"] = engagement_rate(likes, comments, insights, followers)
+    elif insights == {}:
+        set_["insights_status"] = "no_data"  # none yet: missing, not zero
     else:
-        set_["engagement_rate"] = engagement_rate(item.like_count, item.comments_count, None, followers)
+        set_["engagement_rate"] = engagement_rate(likes, comments, None, followers)
     if insight_error is not None:
         set_["insights_status"] = "unavailable"
         set_["insights_error"] = insight_error
     set_.update(extra or {})
     return UpdateOne(
-        {"_id": doc_id(account["_id"], item.id)},
+        {"_id": doc_id(account["_id"], platform_id)},
         {"$set": set_, "$setOnInsert": {"first_seen_at": now, "first_seen_run": run_id}},
         upsert=True,
     )
@@ -151,6 +164,38 @@ async def mark_deleted(
         query["timestamp"] = {"$gte": since}
     result = await store[COLLECTION].update_many(query, {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
     return result.modified_count
+
+
+async def figures_by_account(
+    store: Store, account_ids: list[str], *, product_types: tuple[str, ...], recent: int
+) -> dict[str, tuple[int, list[float]]]:
+    """Per account, in one aggregation: how many posts of these types, and the engagement rates
+    of its ``recent`` newest rated posts (newest first)."""
+    if not account_ids:
+        return {}
+    pipeline = [
+        {"$match": {"account_id": {"$in": account_ids}, "deleted": False, "media_product_type": {"$in": list(product_types)}}},
+        {"$sort": {"timestamp": -1}},
+        {"$group": {"_id": "$account_id", "posts": {"$sum": 1}, "rates": {"$push": "$engagement_rate"}}},
+    ]
+    out: dict[str, tuple[int, list[float]]] = {}
+    async for row in await store[COLLECTION].aggregate(pipeline):
+        rates = [r for r in row.get("rates") or [] if r is not None][:recent]
+        out[row["_id"]] = (int(row["posts"]), rates)
+    return out
+
+
+async def newest_and_top(
+    store: Store, tenant_id: str, account_ids: list[str], *, product_types: tuple[str, ...], limit: int = 10
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tenant's newest posts and its best by engagement rate, across these accounts."""
+    scope = {"tenant_id": tenant_id, "account_id": {"$in": account_ids}, "deleted": False,
+             "media_product_type": {"$in": list(product_types)}}
+    col = store[COLLECTION]
+    recent = [d async for d in col.find(scope).sort([("timestamp", -1), ("_id", 1)]).limit(limit)]
+    top = [d async for d in col.find({**scope, "engagement_rate": {"$ne": None}})
+           .sort([("engagement_rate", -1), ("_id", 1)]).limit(limit)]
+    return recent, top
 
 
 class MediaOut(BaseModel):

@@ -23,7 +23,8 @@ async def ensure_indexes(store: Store) -> None:
 def point(account: dict[str, Any], metric: str, ts: datetime, value: float, *, source: str) -> UpdateOne:
     return UpdateOne(
         {"_id": f"{account['_id']}:{metric}:{ts.isoformat()}"},
-        {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"], "metric": metric,
+        {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"],
+                  "platform": account.get("platform") or "instagram", "metric": metric,
                   "ts": ts, "value": value, "source": source}},
         upsert=True,
     )

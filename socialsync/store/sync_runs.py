@@ -52,6 +52,7 @@ async def start_or_join(
         {"_id": run_id},
         {"$setOnInsert": {
             "account_id": account["_id"], "tenant_id": account["tenant_id"], "kind": kind,
+            "platform": account.get("platform") or "instagram",
             "trigger": trigger, "status": "queued", "created_at": now, "started_at": None,
             "finished_at": None, "items": {}, "api_calls": 0, "rate_limit_wait_seconds": 0.0,
             "deferrals": 0, "errors": [], "checkpoint": {}, "stages_done": [],
@@ -75,6 +76,14 @@ async def update(store: Store, run_id: str, *, set_: dict[str, Any] | None = Non
         ops["$inc"] = inc
     if ops:
         await store[COLLECTION].update_one({"_id": run_id}, ops)
+
+
+async def count_transient_attempt(store: Store, run_id: str) -> int:
+    """Count one more transient failure of the run; returns how many there were."""
+    fresh = await store[COLLECTION].find_one_and_update(
+        {"_id": run_id}, {"$inc": {"transient_attempts": 1}}, return_document=True
+    )
+    return int((fresh or {}).get("transient_attempts", 1))
 
 
 async def add_error(store: Store, run_id: str, error: dict[str, Any]) -> None:
@@ -101,6 +110,7 @@ async def record_skip(store: Store, account: dict[str, Any], kind: str, trigger:
     now = datetime.now(UTC)
     run = {
         "_id": new_run_id(), "account_id": account["_id"], "tenant_id": account["tenant_id"], "kind": kind,
+        "platform": account.get("platform") or "instagram",
         "trigger": trigger, "status": "skipped", "reason": reason, "created_at": now, "started_at": None,
         "finished_at": now, "items": {}, "api_calls": 0, "rate_limit_wait_seconds": 0.0, "deferrals": 0,
         "errors": [], "checkpoint": {}, "stages_done": [],

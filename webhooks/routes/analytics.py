@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from socialsync.store import accounts as account_store
 from socialsync.store import audience as audience_store
 from socialsync.store import media as media_store
 from socialsync.store.media import MediaOut
@@ -67,12 +68,8 @@ class Audience(BaseModel):
     data: list[AudienceSnapshot]
 
 
-async def _figures(store: Any, account: dict[str, Any]) -> AccountFigures:
-    col = store[media_store.COLLECTION]
-    base = {"account_id": account["_id"], "deleted": False, "media_product_type": {"$in": list(FEED_POSTS)}}
-    posts = await col.count_documents(base)
-    rates = [d["engagement_rate"] async for d in col.find(
-        {**base, "engagement_rate": {"$ne": None}}, {"engagement_rate": 1}).sort("timestamp", -1).limit(RECENT_POSTS)]
+def _figures(account: dict[str, Any], counted: tuple[int, list[float]] | None) -> AccountFigures:
+    posts, rates = counted or (0, [])
     profile = account.get("profile") or {}
     return AccountFigures(
         account_id=account["_id"], platform=account.get("platform", "instagram"), username=account.get("username"),
@@ -96,20 +93,18 @@ async def analytics(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
     tenant = tenant_of(request)
     limit = page_limit(request)
-    accounts = [a async for a in store.accounts.find({"tenant_id": tenant, "status": "active"}).sort("_id", 1)]
-    figures = [await _figures(store, a) for a in accounts]
+    accounts = await account_store.active_for_tenant(store, tenant)
+    ids = [a["_id"] for a in accounts]
+    counted = await media_store.figures_by_account(store, ids, product_types=FEED_POSTS, recent=RECENT_POSTS)
+    figures = [_figures(a, counted.get(a["_id"])) for a in accounts]
     by_platform: dict[str, list[AccountFigures]] = {}
     for f in figures:
         by_platform.setdefault(f.platform, []).append(f)
     after = request.query.get("cursor")
     listed = [f for f in figures if not after or f.account_id > after]
-    ids = [a["_id"] for a in accounts]
-    col = store[media_store.COLLECTION]
-    scope = {"tenant_id": tenant, "account_id": {"$in": ids}, "deleted": False,
-             "media_product_type": {"$in": list(FEED_POSTS)}}
-    recent = [MediaOut.from_doc(d) async for d in col.find(scope).sort([("timestamp", -1), ("_id", 1)]).limit(10)]
-    top = [MediaOut.from_doc(d) async for d in col.find({**scope, "engagement_rate": {"$ne": None}})
-           .sort([("engagement_rate", -1), ("_id", 1)]).limit(10)]
+    newest, best = await media_store.newest_and_top(store, tenant, ids, product_types=FEED_POSTS)
+    recent = [MediaOut.from_doc(d) for d in newest]
+    top = [MediaOut.from_doc(d) for d in best]
     out = Analytics(
         totals=_total(figures), by_platform={p: _total(fs) for p, fs in by_platform.items()},
         accounts=listed[:limit], next_cursor=listed[limit - 1].account_id if len(listed) > limit else None,

@@ -8,7 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from socialsync.platforms.instagram.sync import request_sync
+from socialsync.sync.schedule import request_sync
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
 from socialsync.store.sync_runs import SyncRunOut

@@ -8,10 +8,8 @@ up its time slice, which keeps every job well inside arq's job timeout.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from arq import Retry, cron, func
@@ -22,19 +20,33 @@ from socialsync import lifecycle, queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram.access import AccountUnavailable, access_for
-from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
-from socialsync.platforms.instagram.sync import AccountSync, request_sync
+from socialsync.platforms.base import (
+    AccountUnavailable,
+    Call,
+    Capability,
+    ErrorKind,
+    PlatformError,
+    RateLimited,
+    TransportError,
+)
+from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
-from socialsync.retry import retry_for
+from socialsync.sync import runner
+from socialsync.sync.schedule import (  # noqa: F401 - bucket, interval_seconds, phase_seconds re-exported
+    bucket,
+    due_kind,
+    interval_seconds,
+    mark_scheduled,
+    phase_seconds,
+    request_sync,
+)
 
 log = get_logger(__name__)
 MAX_TRANSIENT_TRIES = 6
 SLICE_SHARE = 0.6  # a job syncs for at most this share of the job timeout, then continues in a new job
 LEASE_KEY = "sync:lease:{account_id}"
 TERMINAL = frozenset({"success", "partial", "failed", "skipped"})
-SCHEDULED_KINDS = ("recent", "media", "insights", "audience", "stories")
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -77,124 +89,95 @@ async def run(ctx: dict[str, Any], run_id: str) -> str:
         if time.monotonic() > deadline:
             raise SliceUsed
 
+    plugin = services.platforms.for_account(account)
     try:
         expires_at = (account.get("token") or {}).get("expires_at")
-        if expires_at is not None and expires_at <= datetime.now(UTC):
+        refreshable = bool((account.get("token") or {}).get("refresh_ciphertext"))
+        if expires_at is not None and expires_at <= services.clock.now() and not refreshable:
             # An expired token cannot be refreshed, and a call with it would only fail.
             await lifecycle.account_needs_reconnect(services, account["_id"], "the access token expired")
             await sync_runs.finish(store, run_doc, "skipped", reason="token expired")
             return "skipped"
+        now = services.clock.now()
+        await sync_runs.update(store, run_id, set_={"status": "running", "started_at": run_doc.get("started_at") or now})
         try:
-            access = access_for(account, settings, services.cipher)
+            status = await runner.execute(services, plugin, account, run_doc, heartbeat)
         except AccountUnavailable as exc:
             await sync_runs.finish(store, run_doc, "skipped", reason=str(exc))
             return "skipped"
-        now = datetime.now(UTC)
-        await sync_runs.update(store, run_id, set_={"status": "running", "started_at": run_doc.get("started_at") or now})
-        status = await AccountSync(services, account, run_doc, access, heartbeat=heartbeat).execute()
         await sync_runs.finish(store, run_doc, status)
         if run_doc["kind"] == "full":
-            await mark_scheduled(services, account["_id"], datetime.now(UTC))
+            await mark_scheduled(services, account, services.clock.now())
         log.info("sync run done", run_id=run_id, account_id=account["_id"], kind=run_doc["kind"], status=status)
         return status
     except SliceUsed:
         raise Retry(defer=0.1) from None
-    except (RateLimited, GraphError) as exc:
-        if isinstance(exc, GraphError) and exc.kind is not ErrorKind.THROTTLED:
-            return await _failed_call(services, run_doc, account, exc)
-        if isinstance(exc, GraphError):  # Meta throttled us: the governor now blocks the scope
+    except (RateLimited, PlatformError) as exc:
+        if isinstance(exc, PlatformError) and exc.kind not in (ErrorKind.THROTTLED, ErrorKind.QUOTA_EXCEEDED):
+            return await _failed_call(services, plugin.spec.display_name, run_doc, account, exc)
+        if isinstance(exc, PlatformError):  # the platform throttled us: the governor now blocks the scope
             assert services.governor is not None
-            retry_after = await services.governor.blocked_for(account["external_id"])
-            exc = RateLimited(f"ig:{account['external_id']}", retry_after or settings.ratelimit_block_seconds, "throttled")
+            budgets = plugin.rates.budgets(Call(account_key=account["external_id"]))
+            retry_after = await services.governor.blocked_for([b.scope for b in budgets]) if budgets else 0.0
+            scope = budgets[0].scope if budgets else plugin.name
+            exc = RateLimited(scope, retry_after or exc.retry_after or settings.ratelimit_block_seconds, "throttled")
         wait = min(exc.retry_after, settings.ratelimit_max_defer_seconds)
         await sync_runs.update(store, run_id, inc={"rate_limit_wait_seconds": round(wait, 3), "deferrals": 1})
         log.info("sync deferred by the rate-limit governor", run_id=run_id, scope=exc.scope,
                  seconds=round(wait, 1), reason=exc.reason)
         raise Retry(defer=max(0.05, wait)) from None
     except TransportError as exc:
-        return await _failed_call(services, run_doc, account, exc)
+        return await _failed_call(services, plugin.spec.display_name, run_doc, account, exc)
     finally:
         await redis.eval(_RELEASE, 1, key, token)
 
 
 async def _failed_call(
-    services: Services, run_doc: dict[str, Any], account: dict[str, Any], exc: GraphError | TransportError
+    services: Services, platform: str, run_doc: dict[str, Any], account: dict[str, Any],
+    exc: PlatformError | TransportError,
 ) -> str:
     store = services.store
-    detail = exc.describe() if isinstance(exc, GraphError) else {"kind": "transport", "message": str(exc)}
-    if isinstance(exc, GraphError) and exc.kind is ErrorKind.TOKEN_INVALID:
+    detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": "transport", "message": str(exc)}
+    if isinstance(exc, PlatformError) and exc.kind is ErrorKind.TOKEN_INVALID:
         current = await account_store.get(store, account["_id"]) or {}
         used = (account.get("token") or {}).get("ciphertext")
         if current.get("status") == "active" and (current.get("token") or {}).get("ciphertext") not in (None, used):
             # The token was refreshed while this run used the old one: go on with the new one.
             raise Retry(defer=0.1)
-        await lifecycle.account_needs_reconnect(services, account["_id"], f"Meta rejected the token: {exc.message}")
-        await sync_runs.add_error(store, run_doc["_id"], {"at": datetime.now(UTC), **detail})
+        await lifecycle.account_needs_reconnect(services, account["_id"], f"{platform} rejected the token: {exc.message}")
+        await sync_runs.add_error(store, run_doc["_id"], {"at": services.clock.now(), **detail})
         await sync_runs.finish(store, run_doc, "failed", reason="token_invalid")
         return "failed"
-    fresh = await store[sync_runs.COLLECTION].find_one_and_update(
-        {"_id": run_doc["_id"]}, {"$inc": {"transient_attempts": 1}}, return_document=True
-    )
-    attempt = int((fresh or {}).get("transient_attempts", 1))
+    attempt = await sync_runs.count_transient_attempt(store, run_doc["_id"])
     retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRANSIENT_TRIES)
     if retry is not None:
         log.warning("sync call failed, will retry", run_id=run_doc["_id"], attempt=attempt, **detail)
         raise retry
-    await sync_runs.add_error(store, run_doc["_id"], {"at": datetime.now(UTC), **detail})
+    await sync_runs.add_error(store, run_doc["_id"], {"at": services.clock.now(), **detail})
     await sync_runs.finish(store, run_doc, "failed", reason=detail.get("kind"))
     log.error("sync run failed", run_id=run_doc["_id"], **detail)
     return "failed"
 
 
 # --- schedules ----------------------------------------------------------------------------------
-def interval_seconds(settings: Settings, kind: str) -> int:
-    return 60 * max(1, int(getattr(settings, f"sync_{ {'recent': 'profile'}.get(kind, kind)}_minutes")))
-
-
-def phase_seconds(account_id: str, kind: str, interval: int) -> int:
-    """A stable spot inside the interval for this account: 10,000 accounts do not fire at once."""
-    digest = hashlib.sha256(f"{account_id}:{kind}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") % interval
-
-
-def bucket(account_id: str, kind: str, interval: int, now: datetime) -> int:
-    """Which occurrence of the schedule ``now`` falls in, shifted by the account's phase."""
-    return int((now.timestamp() - phase_seconds(account_id, kind, interval)) // interval)
-
-
-async def mark_scheduled(services: Services, account_id: str, now: datetime) -> None:
-    """A full sync covers every scheduled kind: the next ones are due after their interval."""
-    s = services.settings
-    await services.store.accounts.update_one({"_id": account_id}, {"$set": {
-        f"sync_schedule.{k}": bucket(account_id, k, interval_seconds(s, k), now) for k in SCHEDULED_KINDS
-    }})
-
-
 async def schedule(ctx: dict[str, Any]) -> int:
     """Start the runs that are due (one per account at a time; a busy account waits a tick)."""
     services: Services = ctx["services"]
-    s = services.settings
-    now = datetime.now(UTC)
+    now = services.clock.now()
     started = 0
-    cursor = services.store.accounts.find(
-        {"status": "active", "platform": "instagram"},
-        {"_id": 1, "tenant_id": 1, "sync_schedule": 1, "sync_active_run": 1},
-    )
-    async for account in cursor:
+    syncing = [p.name for p in services.platforms.with_capability(Capability.SYNC)]
+    async for account in account_store.schedulable(services.store, syncing):
         if account.get("sync_active_run"):
             continue
-        marks = account.get("sync_schedule") or {}
-        for kind in SCHEDULED_KINDS:
-            current = bucket(account["_id"], kind, interval_seconds(s, kind), now)
-            if marks.get(kind, -1) >= current:
-                continue
-            run_doc, created = await request_sync(services, account, kind, "schedule")
-            if created:
-                await services.store.accounts.update_one(
-                    {"_id": account["_id"]}, {"$set": {f"sync_schedule.{kind}": current}}
-                )
-                started += 1
-            break  # one run per account at a time: the other due kinds wait for the next tick
+        due = due_kind(services.settings, services.platforms.for_account(account), account, now)
+        if due is None:
+            continue
+        kind, current = due
+        _run, created = await request_sync(services, account, kind, "schedule")
+        if created:
+            await account_store.set_schedule_marks(services.store, account["_id"], {kind: current})
+            started += 1
+        # one run per account at a time: the other due kinds wait for the next tick
     log.info("sync schedule tick", started=started)
     return started
 

@@ -1,8 +1,7 @@
-"""tokens.refresh_due (cron) and tokens.refresh_account."""
+"""tokens.refresh_due (cron) and tokens.refresh_account: thin; the work is socialsync/tokens.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import cron, func
@@ -13,25 +12,20 @@ from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
-from socialsync.platforms.instagram.tokens import refresh_or_check
-from socialsync.store import accounts as account_store
+from socialsync.platforms.base import PlatformError, RateLimited, TransportError
 from socialsync.retry import retry_for
+from socialsync.store import accounts as account_store
+from socialsync.tokens import refresh_or_check
 
 log = get_logger(__name__)
 MAX_TRIES = 6
-PAGE_CHECK_EVERY = timedelta(hours=24)
 
 
 async def refresh_due(ctx: dict[str, Any]) -> int:
     """Find accounts whose token needs work and enqueue one job each (deterministic ids)."""
     services: Services = ctx["services"]
-    now = datetime.now(UTC)
-    ids = await account_store.due_for_token_work(
-        services.store, now=now,
-        refresh_window=timedelta(days=services.settings.token_refresh_window_days),
-        page_check_every=PAGE_CHECK_EVERY,
-    )
+    now = services.clock.now()
+    ids = await account_store.due_for_token_work(services.store, now=now)
     for account_id in ids:
         await queue.enqueue(
             services.redis, queue.TOKENS_REFRESH_ACCOUNT, account_id,
@@ -43,14 +37,11 @@ async def refresh_due(ctx: dict[str, Any]) -> int:
 
 async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
     services: Services = ctx["services"]
-    account = await account_store.get(services.store, account_id)
-    if account is None:
-        return "missing"
     try:
-        outcome = await refresh_or_check(services, account)
-    except (GraphError, TransportError, RateLimited) as exc:
+        outcome = await refresh_or_check(services, account_id)
+    except (PlatformError, TransportError, RateLimited) as exc:
         attempt = int(ctx.get("job_try", 1))
-        detail = exc.describe() if isinstance(exc, GraphError) else {"kind": type(exc).__name__, "message": str(exc)}
+        detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": type(exc).__name__, "message": str(exc)}
         retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRIES)
         if retry is None:
             log.error("token refresh gave up", account_id=account_id, attempt=attempt, **detail)

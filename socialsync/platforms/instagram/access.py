@@ -7,10 +7,7 @@ from typing import Any
 
 from socialsync.config import Settings
 from socialsync.crypto import TokenCipher
-
-
-class AccountUnavailable(Exception):
-    """The account cannot be called: disconnected, needs reconnect, or has no token."""
+from socialsync.platforms.errors import AccountUnavailable  # noqa: F401 - re-exported
 
 
 @dataclass(frozen=True)
@@ -21,6 +18,11 @@ class AccountAccess:
     login: str  # "instagram" | "facebook"
     base: str  # host + version, e.g. https://graph.instagram.com/v24.0
     token: str = field(repr=False)
+
+    @property
+    def external_id(self) -> str:
+        """The platform's id of the account (the core's name for it)."""
+        return self.ig_user_id
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path.lstrip('/')}"

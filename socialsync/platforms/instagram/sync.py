@@ -34,11 +34,11 @@ from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.platforms.instagram import audience as audience_api
 from socialsync.platforms.instagram import insights
-from socialsync.platforms.instagram.access import AccountAccess
+from socialsync.platforms.instagram.access import AccountAccess, access_for
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError
+from socialsync.platforms.instagram.limits import graph_host
 from socialsync.platforms.instagram.media import MediaItem, MediaPage, read_insights, read_page
-from socialsync.ratelimit import graph_host
 from socialsync.store import audience as audience_store
 from socialsync.store import media as media_store
 from socialsync.store import metrics as metrics_store
@@ -58,16 +58,16 @@ EXPANSION_OFF_KEY = "sync:expansion_off:{host}"
 MAX_CURSORS_KEPT = 100
 
 
-async def request_sync(
-    services: Services, account: dict[str, Any], kind: str, trigger: str
-) -> tuple[dict[str, Any], bool]:
-    """Start a run of ``kind`` for the account, or join the one in progress; (re-)enqueue its job
-    under its deterministic id either way (harmless when queued; revives a lost enqueue)."""
-    from socialsync import queue  # noqa: PLC0415
+class InstagramSync:
+    """The plugin's sync part (transitional `socialsync.sync.runner.StoringSyncer`: the stages
+    below still write through socialsync.store themselves)."""
 
-    run, created = await sync_runs.start_or_join(services.store, account, kind, trigger)
-    await queue.enqueue(services.redis, queue.SYNC_RUN, run["_id"], job_id=queue.sync_job_id(account["_id"], run["_id"]))
-    return run, created
+    async def run(
+        self, services: Services, account: dict[str, Any], run: dict[str, Any],
+        heartbeat: Callable[[], Awaitable[None]],
+    ) -> str:
+        access = access_for(account, services.settings, services.cipher)  # AccountUnavailable
+        return await AccountSync(services, account, run, access, heartbeat=heartbeat).execute()
 
 
 class AccountSync:
@@ -93,11 +93,10 @@ class AccountSync:
         assert services.governor is not None
         governor = services.governor
 
-        async def counted(response: httpx.Response, account_id: str | None) -> None:
+        async def counted(response: httpx.Response) -> None:
             self.calls += 1
-            await governor.on_response(response, account_id)
 
-        self.graph = GraphClient(services.http, before_call=governor.before_call, on_response=counted)
+        self.graph = GraphClient(services.http, governor=governor, on_answer=counted)
 
     # --- bookkeeping ----------------------------------------------------------------------------
     @property

@@ -1,67 +1,52 @@
-"""Keeping Instagram tokens alive (PLATFORM_FACTS.md §1).
+"""Keeping Instagram tokens alive (PLATFORM_FACTS.md §1): the plugin's `TokenKeeper`.
 
 Instagram-Login tokens last 60 days and can be refreshed once at least 24 h old and not yet
 expired; an expired one cannot be refreshed (the person must log in again). Facebook-Login page
-tokens never expire but die on password change, role loss or app removal: a cheap call finds out.
+tokens never expire but die on password change, role loss or app removal: a cheap call finds out,
+once a day. No call is made before Meta would accept it, whenever the core asks.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from datetime import datetime, timedelta
 from typing import Any
 
-from socialsync import lifecycle
-from socialsync.context import Services
+from socialsync.platforms.base import AccountRef, Credentials, TokenCheck
 from socialsync.platforms.instagram import oauth
-from socialsync.platforms.instagram.errors import ErrorKind, GraphError
-from socialsync.store import accounts as account_store
+
+IG_LONG_LIVED = "ig_long_lived"
+FB_PAGE = "fb_page"
+MIN_AGE = timedelta(hours=24)  # Meta refuses to refresh a younger token
+PAGE_CHECK_EVERY = timedelta(hours=24)
+DEFAULT_LIFETIME = timedelta(days=60)
 
 
-class TokenOutcome(StrEnum):
-    REFRESHED = "refreshed"
-    VALID = "valid"
-    NEEDS_RECONNECT = "needs_reconnect"
-    SKIPPED = "skipped"
+class InstagramTokens:
+    def __init__(self, context: Any) -> None:
+        self.context = context
 
+    def _window(self) -> timedelta:
+        return timedelta(days=self.context.settings.token_refresh_window_days)
 
-async def refresh_or_check(services: Services, account: dict[str, Any]) -> TokenOutcome:
-    """Refresh or check one account's token. Raises GraphError/TransportError for the caller to
-    retry when the failure is not a dead token."""
-    token_doc = account.get("token")
-    if account.get("status") != "active" or not token_doc:
-        return TokenOutcome.SKIPPED
-    account_id = account["_id"]
-    now = datetime.now(UTC)
-    expires_at = token_doc.get("expires_at")
-    if expires_at is not None and expires_at <= now:
-        await lifecycle.account_needs_reconnect(
-            services, account_id, "The access token expired; the person must connect again."
-        )
-        return TokenOutcome.NEEDS_RECONNECT
-    token = services.cipher.decrypt(token_doc["ciphertext"])
-    try:
-        if token_doc["kind"] == "ig_long_lived":
-            fresh = await oauth.refresh_instagram_token(
-                services.graph, services.settings, token, account_id=account["external_id"]
-            )
-            lifetime = timedelta(seconds=fresh.expires_in or 60 * 86400)
-            await account_store.store_refreshed_token(
-                services.store, account_id, services.cipher.encrypt(fresh.access_token), now, now + lifetime
-            )
-            return TokenOutcome.REFRESHED
-        await oauth.check_page_token(
-            services.graph, services.settings, token, account_id=account["external_id"]
-        )
-        await account_store.record_token_check(services.store, account_id, None)
-        return TokenOutcome.VALID
-    except GraphError as exc:
-        if exc.kind is ErrorKind.TOKEN_INVALID:
-            await lifecycle.account_needs_reconnect(
-                services, account_id,
-                f"Meta rejected the token (code {exc.code}/{exc.subcode}): {exc.message}",
-            )
-            await account_store.record_token_check(services.store, account_id, exc.message)
-            return TokenOutcome.NEEDS_RECONNECT
-        await account_store.record_token_check(services.store, account_id, exc.message)
-        raise
+    def next_check_at(self, credentials: Credentials, now: datetime) -> datetime:
+        if credentials.kind != IG_LONG_LIVED or credentials.access_expires_at is None:
+            return now + PAGE_CHECK_EVERY
+        issued = credentials.issued_at or now
+        return max(issued + MIN_AGE, credentials.access_expires_at - self._window())
+
+    async def refresh(self, account: AccountRef, now: datetime) -> TokenCheck:
+        from socialsync.platforms.instagram.plugin import graph_of  # noqa: PLC0415 - plugin imports this
+
+        creds = account.credentials
+        graph, settings = graph_of(self.context), self.context.settings
+        if creds.kind != IG_LONG_LIVED:
+            await oauth.check_page_token(graph, settings, creds.access_token, account_id=account.external_id)
+            return TokenCheck(None, now + PAGE_CHECK_EVERY)
+        due = self.next_check_at(creds, now)
+        if due > now:  # too young, or not yet in its window: look again then
+            return TokenCheck(None, due)
+        fresh = await oauth.refresh_instagram_token(graph, settings, creds.access_token, account_id=account.external_id)
+        lifetime = timedelta(seconds=fresh.expires_in) if fresh.expires_in else DEFAULT_LIFETIME
+        new = Credentials(access_token=fresh.access_token, kind=IG_LONG_LIVED, issued_at=now,
+                          access_expires_at=now + lifetime)
+        return TokenCheck(new, self.next_check_at(new, now))

@@ -1,0 +1,42 @@
+"""Stored accounts as plugins see them: `AccountRef` with the credentials decrypted.
+
+The stored shape (``accounts.token``): ``ciphertext`` (access token), ``kind``, ``issued_at``,
+``expires_at`` and, where the platform has one, ``refresh_ciphertext`` and
+``refresh_expires_at``; every token encrypted (socialsync.crypto), never logged or returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from socialsync.crypto import TokenCipher
+from socialsync.platforms.base import AccountRef, AccountUnavailable, Credentials
+
+EXTRA_FIELDS = ("page_id", "page_name", "platform_user_id", "insights_unavailable_before", "platform_data")
+
+
+def credentials_of(token: dict[str, Any], cipher: TokenCipher) -> Credentials:
+    refresh = token.get("refresh_ciphertext")
+    return Credentials(
+        access_token=cipher.decrypt(token["ciphertext"]),
+        kind=token.get("kind") or "oauth2",
+        access_expires_at=token.get("expires_at"),
+        issued_at=token.get("issued_at"),
+        refresh_token=cipher.decrypt(refresh) if refresh else None,
+        refresh_expires_at=token.get("refresh_expires_at"),
+    )
+
+
+def account_ref(account: dict[str, Any], cipher: TokenCipher, *, require_active: bool = True) -> AccountRef:
+    """The account for a plugin call (decrypts its tokens). `AccountUnavailable` when it cannot
+    be called: not active, or no token."""
+    if (require_active and account.get("status") != "active") or not account.get("token"):
+        raise AccountUnavailable(
+            f"account {account.get('_id')} is {account.get('status')}: {account.get('status_reason') or 'no token'}"
+        )
+    return AccountRef(
+        id=account["_id"], tenant_id=account["tenant_id"], platform=account.get("platform") or "instagram",
+        login=account.get("login") or "", external_id=account["external_id"],
+        credentials=credentials_of(account["token"], cipher), profile=account.get("profile") or {},
+        extra={k: account[k] for k in EXTRA_FIELDS if k in account},
+    )

@@ -1,0 +1,53 @@
+"""Start-up migrations of stored documents: idempotent, safe from many replicas at once.
+
+Each step has a name recorded in ``migrations`` once done, so a start-up after it costs one
+read. A step only fills what is missing (``$exists: false`` filters), so running it twice, or
+from two replicas at the same time, changes nothing twice.
+
+``platform_fields`` (issue 8): documents written before several platforms existed all belong to
+Instagram: every account-scoped document gets ``platform: "instagram"``, every stored webhook
+delivery ``source: "meta"`` and ``rejected: []``, and every active account a ``next_check_at``
+(now: the token keeper looks at it on its next tick and decides when to look again).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from socialsync.store import Store
+
+MIGRATIONS = "migrations"
+LEGACY_PLATFORM = "instagram"
+LEGACY_SOURCE = "meta"
+PLATFORM_SCOPED = ("accounts", "media", "comments", "mentions", "metrics", "audience", "sync_runs",
+                   "publish_jobs", "comment_actions")
+
+
+async def _platform_fields(store: Store, now: datetime) -> dict[str, int]:
+    changed: dict[str, int] = {}
+    for name in PLATFORM_SCOPED:
+        result = await store[name].update_many({"platform": {"$exists": False}}, {"$set": {"platform": LEGACY_PLATFORM}})
+        changed[name] = result.modified_count
+    events = store["webhook_events"]
+    changed["webhook_events"] = (await events.update_many(
+        {"source": {"$exists": False}}, {"$set": {"source": LEGACY_SOURCE}})).modified_count
+    await events.update_many({"rejected": {"$exists": False}}, {"$set": {"rejected": []}})
+    changed["accounts.next_check_at"] = (await store.accounts.update_many(
+        {"status": "active", "next_check_at": {"$exists": False}}, {"$set": {"next_check_at": now}})).modified_count
+    return changed
+
+
+STEPS = (("platform_fields", _platform_fields),)
+
+
+async def migrate(store: Store, now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Run the steps not yet recorded; returns what each step changed."""
+    now = now or datetime.now(UTC)
+    done = {d["_id"] async for d in store[MIGRATIONS].find({}, {"_id": 1})}
+    report: dict[str, dict[str, int]] = {}
+    for name, step in STEPS:
+        if name in done:
+            continue
+        report[name] = await step(store, now)
+        await store[MIGRATIONS].update_one({"_id": name}, {"$setOnInsert": {"done_at": now}}, upsert=True)
+    return report

@@ -1,0 +1,91 @@
+"""Storing what a platform's sync stage returned (`socialsync.platforms.base.SyncBatch`).
+
+One bulk write per collection per batch, every write an idempotent upsert keyed by (connected
+account, platform id), so a batch stored twice (a re-run after a crash) changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from socialsync.platforms.base import (
+    AudienceRecord,
+    CommentRecord,
+    ItemProblem,
+    MediaRecord,
+    MetricPoint,
+    ProfileRecord,
+    SyncRecord,
+)
+from socialsync.store import Store
+from socialsync.store import audience as audience_store
+from socialsync.store import comments as comment_store
+from socialsync.store import media as media_store
+from socialsync.store import metrics as metrics_store
+from socialsync.store import sync_runs
+
+PROFILE_TOP_LEVEL = ("username", "name", "profile_picture_url")
+
+
+async def write_batch(
+    store: Store, account: dict[str, Any], run: dict[str, Any], records: Sequence[SyncRecord], *, now: datetime
+) -> dict[str, int]:
+    """Store the records; returns item counts by kind (for the run document)."""
+    counts: dict[str, int] = {}
+    profile: dict[str, Any] = {}
+    media, points, comments = [], [], []
+    followers = (account.get("profile") or {}).get("followers_count")
+    for r in records:
+        if isinstance(r, ProfileRecord):
+            profile.update(r.fields)
+            followers = r.fields.get("followers_count", followers)
+        elif isinstance(r, MediaRecord):
+            media.append(r)
+        elif isinstance(r, MetricPoint):
+            points.append(metrics_store.point(account, r.metric, r.at, r.value, source=r.subject))
+        elif isinstance(r, AudienceRecord):
+            await audience_store.put(store, account, r.breakdown, r.breakdown, "lifetime", dict(r.values), taken_at=r.at)
+            counts["audience"] = counts.get("audience", 0) + 1
+        elif isinstance(r, CommentRecord):
+            comments.append(comment_store.CommentIn(
+                account_id=account["_id"], tenant_id=account["tenant_id"], comment_id=r.platform_id,
+                text=r.text, from_id=r.from_id, from_username=r.from_username, media_id=r.media_id,
+                parent_id=r.parent_id, timestamp=r.timestamp, source="sync",
+            ))
+        elif isinstance(r, ItemProblem):
+            error = {"stage": r.stage, "at": now, "message": r.message, "item_id": r.item_id}
+            if r.error is not None:
+                error.update(r.error.describe())
+            await sync_runs.add_error(store, run["_id"], error)
+    if profile:
+        set_ = {("profile." + k if k not in PROFILE_TOP_LEVEL else k): v for k, v in profile.items()}
+        set_["profile_synced_at"] = now
+        await store.accounts.update_one({"_id": account["_id"]}, {"$set": set_})
+    await media_store.write(store, [
+        media_store.record_update(account, run["_id"], m.platform_id, dict(m.fields),
+                                  dict(m.insights) if m.insights is not None else None, followers=followers, now=now)
+        for m in media
+    ])
+    await metrics_store.write(store, points)
+    if comments:
+        await comment_store.upsert_many(store, comments)
+    for name, n in (("media", len(media)), ("metric_points", len(points)), ("comments", len(comments))):
+        if n:
+            counts[name] = n
+    return counts
+
+
+async def set_stage_state(store: Store, account_id: str, stage: str, state: dict[str, Any]) -> None:
+    """The cross-run state of one stage (``sync_state.<stage>`` on the account)."""
+    await store.accounts.update_one({"_id": account_id}, {"$set": {f"sync_state.{stage}": state}})
+
+
+async def record_capability_missing(
+    store: Store, account_id: str, stage: str, *, code: Any, message: str, at: datetime
+) -> None:
+    await store.accounts.update_one(
+        {"_id": account_id},
+        {"$set": {f"capabilities.{stage}": {"available": False, "code": code, "message": message, "at": at}}},
+    )

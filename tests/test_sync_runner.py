@@ -1,0 +1,112 @@
+"""The core's sync runner over the platform interface (docs/platforms.md): a plugin yields
+records and checkpoints, the core stores them, resumes a deferred run from the last stored
+checkpoint, carries cross-run state to the next run, and records a missing capability."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from socialsync.platforms.base import (
+    AccountRef,
+    Capability,
+    ErrorKind,
+    MediaRecord,
+    MetricPoint,
+    Platform,
+    PlatformError,
+    PlatformSpec,
+    ProfileRecord,
+    RateLimited,
+    SyncBatch,
+)
+from socialsync.platforms.registry import Registry
+from socialsync.store import sync_runs
+from socialsync.sync import runner
+from tests.conftest import Env
+
+VIDEOS = [f"v{i}" for i in range(5)]
+
+
+class ToySync:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+        self.throttle_once = True
+
+    async def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
+                    state: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+        self.seen.append((name, dict(checkpoint), dict(state)))
+        assert account.credentials.access_token == "toy-token"
+        if name == "profile":
+            yield SyncBatch([ProfileRecord({"followers_count": 42, "username": "toy"}),
+                             MetricPoint("followers_count", datetime(2026, 12, 1, tzinfo=UTC), 42)], {"done": True})
+        elif name == "videos":
+            start = checkpoint.get("next", 0)
+            newest = state.get("newest")
+            for i in range(start, len(VIDEOS), 2):
+                page = VIDEOS[i:i + 2]
+                yield SyncBatch([MediaRecord(v, {"caption": v, "like_count": 1}) for v in page],
+                                {"next": i + 2}, calls=1, state={"newest": VIDEOS[-1]})
+                if self.throttle_once and i == 0:
+                    self.throttle_once = False
+                    raise RateLimited("toy:app", 5)
+            assert newest in (None, VIDEOS[-1])
+        else:
+            raise PlatformError("scope not granted", kind=ErrorKind.CAPABILITY_MISSING, code="scope_not_authorized")
+            yield  # pragma: no cover - an async generator
+
+
+class Toy(Platform):
+    spec = PlatformSpec(name="toy", display_name="Toy", hosts=(), logins=(),
+                        capabilities=frozenset({Capability.SYNC}),
+                        sync_kinds={"full": ("profile", "videos", "comments")})
+
+    def __init__(self, context: Any) -> None:
+        super().__init__(context)
+        self.sync = ToySync()
+
+
+async def test_the_core_stores_records_resumes_from_checkpoints_and_carries_state(env: Env) -> None:
+    toy = Toy(env.services)
+    env.services.platforms = Registry({"toy": toy})
+    tenant = await env.tenant()
+    account = {"_id": "acc_toy1", "tenant_id": tenant.id, "platform": "toy", "login": "toy",
+               "external_id": "toy-1", "status": "active", "profile": {},
+               "token": {"ciphertext": env.services.cipher.encrypt("toy-token"), "kind": "oauth2"}}
+    await env.services.store.accounts.insert_one(account)
+    run, _ = await sync_runs.start_or_join(env.services.store, account, "full", "test")
+
+    async def heartbeat() -> None:
+        pass
+
+    with pytest.raises(RateLimited):
+        await runner.execute(env.services, toy, account, run, heartbeat)
+    run = await sync_runs.get(env.services.store, run["_id"])
+    assert run["checkpoint"]["videos"] == {"next": 2} and run["stages_done"] == ["profile"]
+    status = await runner.execute(env.services, toy, account, run, heartbeat)  # the deferred job again
+    assert status == "partial"  # comments: capability missing, recorded, run goes on
+    assert [s[:2] for s in toy.sync.seen] == [
+        ("profile", {}), ("videos", {}), ("videos", {"next": 2}), ("comments", {})]
+
+    media = {d["external_id"]: d async for d in env.services.store["media"].find({"account_id": "acc_toy1"})}
+    assert sorted(media) == VIDEOS and media["v0"]["platform"] == "toy"  # each stored once
+    stored = await env.services.store.accounts.find_one({"_id": "acc_toy1"})
+    assert stored["profile"]["followers_count"] == 42 and stored["username"] == "toy"
+    assert stored["sync_state"]["videos"] == {"newest": "v4"}
+    assert stored["capabilities"]["comments"]["available"] is False
+    point = await env.services.store["metrics"].find_one({"account_id": "acc_toy1"})
+    assert point["metric"] == "followers_count" and point["platform"] == "toy"
+    done = await sync_runs.get(env.services.store, run["_id"])
+    assert done["api_calls"] == 3 and done["items"]["media"] == 5
+    assert done["errors"][0]["stage"] == "comments" and done["errors"][0]["code"] == "scope_not_authorized"
+
+    # The next run starts each stage afresh, with the state the last one kept.
+    stored = await env.services.store.accounts.find_one({"_id": "acc_toy1"})
+    await sync_runs.finish(env.services.store, done, status)
+    second, _ = await sync_runs.start_or_join(env.services.store, stored, "full", "test")
+    toy.sync.seen.clear()
+    await runner.execute(env.services, toy, stored, second, heartbeat)
+    assert ("videos", {}, {"newest": "v4"}) in toy.sync.seen
