@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     )
     crm_event_timeout_seconds: float = 10.0
     crm_event_backoff_base_seconds: float = 30.0
+    crm_event_retention_days: float = Field(
+        default=30.0, gt=0, description="The event ledger (GET /v1/events) keeps events this long."
+    )
 
     # --- sync and rate-limit governor (issue 3) -------------------------------------------
     ratelimit_threshold_percent: float = Field(

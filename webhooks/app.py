@@ -14,12 +14,13 @@ from webhooks.errors import error_middleware
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.routes import accounts, admin, connect, oauth, ops
 from webhooks.routes import actions, comments, meta_webhooks, privacy, webhook_endpoint
+from webhooks.routes import events as events_routes
 from webhooks.routes import posts
 from webhooks.routes import analytics, media, sync
 from webhooks.routes import metrics as metrics_routes
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
-ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics)
+ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes)
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -18,7 +18,7 @@ from socialsync.config import Settings
 INDEX_OWNERS = (
     "socialsync.store.tenants",
     "socialsync.store.accounts",
-    "socialsync.events",
+    "socialsync.crm_events",
     "socialsync.store.webhook_events",
     "socialsync.store.comments",
     "socialsync.store.actions",

@@ -1,14 +1,16 @@
-"""events.deliver: one attempt to POST a CRM event; failures are retried with backoff for 24 h."""
+"""CRM event jobs: ``events.deliver`` (one push attempt; failures are retried with backoff for
+24 h) and the ledger's crons: ``events.ledger_sequence`` (every minute: number events whose emitter
+died before numbering them) and ``events.ledger_prune`` (hourly: drop events past retention)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from arq import Retry, func
+from arq import Retry, cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 
-from socialsync import events, queue
+from socialsync import crm_events, queue
 from socialsync.config import Settings
 from socialsync.context import Services
 
@@ -19,10 +21,20 @@ MAX_TRIES = 200
 
 async def deliver(ctx: dict[str, Any], event_id: str) -> str:
     services: Services = ctx["services"]
-    outcome = await events.deliver(services, event_id)
+    outcome = await crm_events.deliver(services, event_id)
     if outcome.status == "retry":
         raise Retry(defer=outcome.retry_in or 0)
     return outcome.status
+
+
+async def ledger_sequence(ctx: dict[str, Any]) -> int:
+    """Number the events whose emitter died between recording and numbering them."""
+    return await crm_events.ledger.sequence_pending(ctx["services"])
+
+
+async def ledger_prune(ctx: dict[str, Any]) -> int:
+    services: Services = ctx["services"]
+    return await crm_events.ledger.prune(services.store, services.settings.crm_event_retention_days)
 
 
 def functions(_settings: Settings) -> list[Function]:
@@ -30,4 +42,7 @@ def functions(_settings: Settings) -> list[Function]:
 
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
-    return []
+    return [
+        cron(ledger_sequence, name="events.ledger_sequence", second=30, timeout=120),
+        cron(ledger_prune, name="events.ledger_prune", minute=7, second=0, timeout=600),
+    ]

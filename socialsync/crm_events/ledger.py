@@ -1,0 +1,156 @@
+"""The event ledger: every CRM event gets a per-tenant, strictly increasing sequence number, so a
+CRM can pull ``GET /v1/events?after=<seq>`` beside (or instead of) the push.
+
+Why numbers are given by a *sequencer* and not at insert time: with several processes, "take the
+next number, then insert" lets process B's event 8 become visible before process A's event 7; a
+CRM that pulled 8 would never see 7. Here an event is first recorded without a number (the
+outbox), then a sequencer numbers the tenant's unnumbered events, oldest first, in one MongoDB
+transaction that increments the tenant's counter document and sets ``seq`` on each event. Two
+sequencers of the same tenant both write the counter document, so the database serializes them
+(a write conflict aborts one, which then retries): numbers become visible in the order they are
+given, and a reader that sees ``n`` has seen everything below ``n``. A per-tenant Redis lock only
+keeps the sequencers from colliding (speed); the transaction is what makes it correct, also when a
+lock holder was paused past its lease. Requires a replica set (transactions, majority commits).
+
+Who sequences: the code that records events (right after the insert), a delivery that finds its
+event unnumbered, the pull endpoint before it reads, and the worker's sweep every minute (an
+emitter that died between insert and sequencing). Numbers are never reused; events erased for
+privacy leave gaps.
+
+Retention: ``crm_event_retention_days`` (default 30). The prune job deletes the numbered events
+older than that and raises the tenant's ``pruned_through``; a pull with ``after`` below it is told
+``after_expired`` (events were dropped that it never saw).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+from redis.exceptions import LockError
+
+from socialsync.context import Services
+from socialsync.logs import get_logger
+from socialsync.store import Store
+
+log = get_logger(__name__)
+COLLECTION = "crm_events"
+COUNTERS = "crm_event_counters"
+BATCH = 500
+LOCK_SECONDS = 30.0
+LOCK_WAIT_SECONDS = 5.0
+MAX_RACES = 5
+
+
+class _Raced(Exception):
+    """An event picked for numbering was numbered or erased meanwhile: abort and start over."""
+
+
+async def ensure_indexes(store: Store) -> None:
+    # Serves both the pull (tenant, seq > n, by seq) and the sequencer (tenant, seq null, oldest first).
+    await store[COLLECTION].create_index([("tenant_id", 1), ("seq", 1), ("created_at", 1), ("pos", 1), ("_id", 1)])
+
+
+def payload(doc: dict[str, Any]) -> dict[str, Any]:
+    """The event as the CRM sees it, pushed and pulled alike."""
+    return {
+        "seq": doc.get("seq"),
+        "id": doc["_id"],
+        "type": doc["type"],
+        "created_at": doc["created_at"].astimezone(UTC).isoformat(),
+        "data": doc["data"],
+    }
+
+
+async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> int:
+    """Number the tenant's unnumbered events, oldest first. Returns how many were numbered here
+    (0 also when another process held the tenant's lock for longer than ``wait_seconds``: that
+    process, a later delivery or the sweep numbers them)."""
+    store = services.store
+    if await store[COLLECTION].find_one({"tenant_id": tenant_id, "seq": None}, {"_id": 1}) is None:
+        return 0
+    lock = services.redis.lock(
+        f"crm_events:sequence:{tenant_id}", timeout=LOCK_SECONDS, blocking_timeout=wait_seconds
+    )
+    if not await lock.acquire():
+        return 0
+    total = 0
+    try:
+        while True:
+            numbered = await _sequence_batch(store, tenant_id)
+            total += numbered
+            if numbered < BATCH:
+                return total
+    finally:
+        try:
+            await lock.release()
+        except LockError:  # expired meanwhile: the transaction kept the numbers right anyway
+            log.warning("CRM event sequencer outlived its lock", tenant_id=tenant_id)
+
+
+async def _sequence_batch(store: Store, tenant_id: str) -> int:
+    events = store[COLLECTION]
+
+    async def numbering(session: Any) -> int:  # noqa: ANN401 - AsyncClientSession
+        found = events.find({"tenant_id": tenant_id, "seq": None}, {"_id": 1}, session=session)
+        ids = [d["_id"] async for d in found.sort([("created_at", 1), ("pos", 1), ("_id", 1)]).limit(BATCH)]
+        if not ids:
+            return 0
+        counter = await store[COUNTERS].find_one_and_update(
+            {"_id": tenant_id}, {"$inc": {"seq": len(ids)}}, upsert=True,
+            return_document=ReturnDocument.AFTER, session=session,
+        )
+        first = int(counter["seq"]) - len(ids) + 1
+        result = await events.bulk_write(
+            [UpdateOne({"_id": eid, "seq": None}, {"$set": {"seq": first + k}}) for k, eid in enumerate(ids)],
+            ordered=True, session=session,
+        )
+        if result.modified_count != len(ids):
+            raise _Raced
+        return len(ids)
+
+    for _ in range(MAX_RACES):
+        try:
+            async with store.client.start_session() as session:
+                return int(await session.with_transaction(
+                    numbering, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
+                ))
+        except _Raced:
+            continue
+    return 0
+
+
+async def sequence_pending(services: Services) -> int:
+    """The sweep: number every tenant's leftovers (an emitter died between insert and numbering)."""
+    tenants = await services.store[COLLECTION].distinct("tenant_id", {"seq": None})
+    return sum([await sequence(services, t) for t in tenants])
+
+
+async def read_after(store: Store, tenant_id: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int, int]:
+    """(up to ``limit`` + 1 events numbered above ``after``, in order; pruned_through; last seq).
+    Majority reads: what is returned cannot be rolled back by a primary failover."""
+    events = store[COLLECTION].with_options(read_concern=ReadConcern("majority"))
+    counters = store[COUNTERS].with_options(read_concern=ReadConcern("majority"))
+    counter = await counters.find_one({"_id": tenant_id}) or {}
+    found = events.find({"tenant_id": tenant_id, "seq": {"$gt": after}}).sort("seq", 1).limit(limit + 1)
+    return [d async for d in found], int(counter.get("pruned_through", 0)), int(counter.get("seq", 0))
+
+
+async def prune(store: Store, retention_days: float, *, now: datetime | None = None) -> int:
+    """Delete numbered events older than the retention; remember the highest number dropped."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    pipeline = [
+        {"$match": {"created_at": {"$lt": cutoff}, "seq": {"$ne": None}}},
+        {"$group": {"_id": "$tenant_id", "through": {"$max": "$seq"}}},
+    ]
+    deleted = 0
+    async for row in await store[COLLECTION].aggregate(pipeline):
+        tenant_id, through = row["_id"], int(row["through"])
+        # The mark first: a crash after it leaves old events readable, never a silent hole.
+        await store[COUNTERS].update_one({"_id": tenant_id}, {"$max": {"pruned_through": through}}, upsert=True)
+        result = await store[COLLECTION].delete_many({"tenant_id": tenant_id, "seq": {"$ne": None, "$lte": through}})
+        deleted += result.deleted_count
+    return deleted

@@ -1,0 +1,172 @@
+"""The CRM event ledger: per-tenant sequence numbers, ``GET /v1/events`` (pull beside push),
+retention, and catching up after the CRM's receiver was down while several workers ran."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from socialsync import crm_events
+from socialsync.context import open_services
+from tests.conftest import Env
+from tests.test_crm_events import CrmReceiver, crm, register  # noqa: F401 - fixture
+from tests.webhooks_helpers import comment_change, connected, payload, post_event
+from worker.main import build_worker
+
+
+async def worker_until_cancelled(env: Env) -> None:
+    """One real arq worker (not burst) in this process, like a `socialsync worker`."""
+    worker = build_worker(env.settings, poll_delay=0.05, handle_signals=False)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+
+
+async def pull_all(env: Env, tenant, after: int = 0, limit: int = 50) -> list[dict]:  # noqa: ANN001
+    got: list[dict] = []
+    while True:
+        r = await env.http.get("/v1/events", params={"after": after, "limit": limit}, headers=env.auth(tenant))
+        assert r.status_code == 200, r.text
+        page = r.json()
+        got += page["data"]
+        after = page["next_after"]
+        if not page["has_more"]:
+            return got
+
+
+async def test_pulled_events_are_the_pushed_payloads_in_sequence(env: Env, crm: CrmReceiver) -> None:
+    acc = await connected(env)
+    await register(env, acc.tenant, crm.url)
+    changes = [comment_change(f"1790000000001{i:04d}", f"c{i}") for i in range(5)]
+    await post_event(env, payload(acc.ig_id, changes))
+    await env.run_worker()
+    pushed = sorted((json.loads(body) for _h, body in crm.received), key=lambda e: e["seq"])
+    pulled = await pull_all(env, acc.tenant, limit=2)
+    assert [e["seq"] for e in pulled] == [1, 2, 3, 4, 5]
+    assert pulled == pushed  # the same payloads, byte for byte once parsed
+    assert {h["X-Socialsync-Event-Seq"] for h, _b in crm.received} == {"1", "2", "3", "4", "5"}
+    page = (await env.http.get("/v1/events", params={"after": 3}, headers=env.auth(acc.tenant))).json()
+    assert [e["seq"] for e in page["data"]] == [4, 5] and page["next_after"] == 5 and not page["after_expired"]
+    empty = (await env.http.get("/v1/events", params={"after": 5}, headers=env.auth(acc.tenant))).json()
+    assert empty["data"] == [] and empty["next_after"] == 5 and empty["has_more"] is False
+    # another tenant has its own ledger; bad input is a clear 400
+    other = await env.tenant("Other CRM")
+    assert (await env.http.get("/v1/events", headers=env.auth(other))).json()["data"] == []
+    for bad in ({"after": "-1"}, {"after": "x"}, {"after": "9" * 30}, {"limit": "0"}, {"limit": "5000"}):
+        r = await env.http.get("/v1/events", params=bad, headers=env.auth(acc.tenant))
+        assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_after", "invalid_limit"), bad
+
+
+async def test_a_pull_only_tenant_gets_every_event_without_an_endpoint(env: Env) -> None:
+    acc = await connected(env)
+    await post_event(env, payload(acc.ig_id, [comment_change("17900000000020001"), comment_change("17900000000020002")]))
+    await env.run_worker()
+    pulled = await pull_all(env, acc.tenant)
+    assert [(e["seq"], e["data"]["comment_id"]) for e in pulled] == [(1, "17900000000020001"), (2, "17900000000020002")]
+
+
+async def test_readers_never_skip_a_number_while_three_processes_emit(env: Env) -> None:
+    """Three processes' worth of clients record events for one tenant at once while a CRM pulls
+    continuously: what the CRM collected is every event exactly once, in sequence."""
+    tenant = await env.tenant()
+    per_writer = 25
+    done = asyncio.Event()
+    collected: list[dict] = []
+
+    async def writer(n: int, services) -> None:  # noqa: ANN001
+        for i in range(per_writer):
+            await crm_events.emit(services, tenant.id, "comment.created", {"writer": n, "i": i}, event_key=f"w{n}:{i}")
+
+    async def reader() -> None:
+        after = 0
+        while True:
+            finished = done.is_set()
+            r = await env.http.get("/v1/events", params={"after": after, "limit": 7}, headers=env.auth(tenant))
+            page = r.json()
+            collected.extend(page["data"])
+            after = page["next_after"]
+            if finished and not page["has_more"]:
+                return
+
+    async with AsyncExitStack() as stack:
+        writers = [await stack.enter_async_context(open_services(env.settings)) for _ in range(3)]
+        read = asyncio.create_task(reader())
+        await asyncio.gather(*(writer(n, s) for n, s in enumerate(writers)))
+        done.set()
+        await read
+    seqs = [e["seq"] for e in collected]
+    assert seqs == list(range(1, 3 * per_writer + 1))
+    assert sorted((e["data"]["writer"], e["data"]["i"]) for e in collected) == [
+        (n, i) for n in range(3) for i in range(per_writer)
+    ]
+
+
+async def test_retention_drops_old_events_and_a_pull_below_it_is_told(env: Env) -> None:
+    tenant = await env.tenant()
+    for i in range(3):
+        await crm_events.emit(env.services, tenant.id, "post.published", {"i": i}, event_key=f"old{i}")
+    dropped = await crm_events.ledger.prune(
+        env.services.store, env.settings.crm_event_retention_days, now=datetime.now(UTC) + timedelta(days=31)
+    )
+    assert dropped == 3
+    await crm_events.emit(env.services, tenant.id, "post.published", {"i": 3}, event_key="new")
+    page = (await env.http.get("/v1/events", params={"after": 1}, headers=env.auth(tenant))).json()
+    assert page["after_expired"] is True and page["retained_after"] == 3
+    assert [e["seq"] for e in page["data"]] == [4]
+    current = (await env.http.get("/v1/events", params={"after": 3}, headers=env.auth(tenant))).json()
+    assert current["after_expired"] is False and [e["seq"] for e in current["data"]] == [4]
+    # within the retention nothing is dropped
+    assert await crm_events.ledger.prune(env.services.store, env.settings.crm_event_retention_days) == 0
+
+
+@pytest.mark.slow
+async def test_crm_down_while_three_workers_run_then_pull_catches_up_and_push_resumes(
+    env: Env, crm: CrmReceiver
+) -> None:
+    """The CRM's receiver answers 503 for its whole outage (retries compressed: backoff base
+    50 ms, so a day's worth of failed attempts happens in seconds) while webhook deliveries are
+    processed by three workers at once. Pulling afterwards returns every event exactly once, in
+    sequence; when the receiver is back, every event is pushed too."""
+    acc = await connected(env)
+    await register(env, acc.tenant, crm.url)
+    env.settings.crm_event_backoff_base_seconds = 0.05
+    crm.answers = [503] * 100_000
+    ids = [f"1790000000003{i:04d}" for i in range(60)]
+    workers = [asyncio.create_task(worker_until_cancelled(env)) for _ in range(3)]
+    try:
+        for start in range(0, len(ids), 6):
+            batch = ids[start:start + 6]
+            await post_event(env, payload(acc.ig_id, [comment_change(c) for c in batch + batch[:1]]))  # + a duplicate
+            await post_event(env, payload(acc.ig_id, [comment_change(batch[0])]))  # Meta re-delivers
+            await asyncio.sleep(0.05)
+        deadline = asyncio.get_running_loop().time() + 60
+        while await env.services.store["crm_events"].count_documents({"seq": {"$ne": None}}) < len(ids):
+            assert asyncio.get_running_loop().time() < deadline, "events were not all recorded"
+            assert not any(w.done() for w in workers), [w.exception() for w in workers if w.done()]
+            await asyncio.sleep(0.2)
+        # the push is tried and fails meanwhile, again and again, for every event
+        while await env.services.store["crm_events"].count_documents({"delivery.attempts": {"$gte": 3}}) < len(ids):
+            assert asyncio.get_running_loop().time() < deadline, "deliveries were not retried"
+            await asyncio.sleep(0.2)
+        assert await env.services.store["crm_events"].count_documents({"delivery.status": "delivered"}) == 0
+        pulled = await pull_all(env, acc.tenant, limit=25)
+        assert [e["seq"] for e in pulled] == list(range(1, len(ids) + 1))
+        assert sorted(e["data"]["comment_id"] for e in pulled) == sorted(ids)
+        crm.answers.clear()  # the receiver is back
+        failed_attempts = len(crm.received)
+        while await env.services.store["crm_events"].count_documents({"delivery.status": "delivered"}) < len(ids):
+            assert asyncio.get_running_loop().time() < deadline + 60, "push did not resume"
+            await asyncio.sleep(0.2)
+    finally:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    delivered = {json.loads(body)["id"]: json.loads(body) for _h, body in crm.received[failed_attempts:]}
+    assert set(delivered) == {e["id"] for e in pulled}
+    assert all(delivered[e["id"]] == e for e in pulled)
+    assert await env.services.store["crm_events"].count_documents({"delivery.status": {"$ne": "delivered"}}) == 0
