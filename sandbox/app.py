@@ -5,7 +5,8 @@ Middlewares, outermost first:
 2. stats - sees every call with the status it finally got, faults included;
 3. usage - charges graph.* calls and stamps the usage headers, on faulted answers too;
 4. faults - may answer instead of (or after) the real handler;
-5. errors - renders raised platform errors in Meta's shapes.
+5. errors - renders raised platform errors in Meta's shapes;
+6. latency - waits ``config.latency_seconds`` before any platform call (benchmarks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sandbox.config import SandboxConfig
 from sandbox.context import SANDBOX_KEY, Sandbox
 from sandbox.errors import errors_middleware
 from sandbox.faults import faults_middleware
+from sandbox.latency import latency_middleware
 from sandbox.routes import cdn, control, facebook_oauth, graph, instagram_oauth, media_reads
 from sandbox.routes import publishing as publishing_routes
 from sandbox.routes import comments as comment_routes
@@ -44,6 +46,7 @@ def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
             usage_middleware(sandbox.usage),
             faults_middleware(sandbox.faults),
             errors_middleware,
+            latency_middleware(sandbox.config.latency_seconds),
         ]
     )
     app[SANDBOX_KEY] = sandbox

@@ -40,6 +40,9 @@ class SandboxConfig:
     # Meta: "more calls extend the lockout": refused calls count against their window too.
     count_refused_calls: bool = True
 
+    # Every platform call (not /_sandbox/) is answered this much later (sandbox/latency.py).
+    latency_seconds: float = 0.0
+
     # Bookkeeping.
     request_log_size: int = 2000
     seed: bool = True

@@ -39,7 +39,7 @@ async def serve(
         await runner.cleanup()
 
 
-def run(host: str = "127.0.0.1", port: int = 8090) -> None:
+def run(host: str = "127.0.0.1", port: int = 8090, *, latency_seconds: float = 0.0) -> None:
     """Blocking: serve the sandbox on ``host:port`` until SIGINT/SIGTERM, then exit cleanly."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -47,4 +47,5 @@ def run(host: str = "127.0.0.1", port: int = 8090) -> None:
         log.setLevel(logging.INFO)
     with contextlib.suppress(KeyboardInterrupt):
         # The demo world: seeded accounts come with media, so connect → sync shows something.
-        asyncio.run(serve(host, port, SandboxConfig(demo_media=True), handle_signals=True))
+        config = SandboxConfig(demo_media=True, latency_seconds=latency_seconds)
+        asyncio.run(serve(host, port, config, handle_signals=True))
