@@ -1,6 +1,6 @@
 """The `socialsync` command: thin wrappers that build Settings and call the real entry points.
 
-    socialsync up                 the whole service on one machine (socialsync.supervisor)
+    socialsync up [--workers N --webs N]   the whole service on one machine (socialsync.supervisor)
     socialsync web | worker       one production process (what the Docker image runs)
     socialsync sandbox            the platform emulator
     socialsync tenant create NAME a tenant and its API key
@@ -59,6 +59,8 @@ def up(
         typer.Option("--data-dir", help="Where local servers and generated secrets live.",
                      show_default=".data"),
     ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    webs: Annotated[int, typer.Option("--webs", min=1, help="Web processes (sharing one port).")] = 1,
 ) -> None:
     """Run the whole service on this machine; Ctrl-C stops it.
 
@@ -68,7 +70,7 @@ def up(
     from socialsync.supervisor import Supervisor  # noqa: PLC0415
 
     overrides: dict[str, object] = {"data_dir": data_dir} if data_dir is not None else {}
-    raise typer.Exit(Supervisor(get_settings(**overrides)).run())
+    raise typer.Exit(Supervisor(get_settings(**overrides), workers=workers, webs=webs).run())
 
 
 @app.command()
@@ -91,12 +93,13 @@ def worker() -> None:
 def sandbox(
     host: Annotated[str | None, typer.Option(help="Default: SOCIALSYNC_SANDBOX_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: SOCIALSYNC_SANDBOX_PORT.")] = None,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", min=0, help="Answer every platform call this much later.")] = 0.0,
 ) -> None:
     """Serve the platform emulator (fake Instagram/Facebook APIs and OAuth pages)."""
     from sandbox.main import run  # noqa: PLC0415
 
     settings = get_settings()
-    run(host or settings.sandbox_host, port or settings.sandbox_port)
+    run(host or settings.sandbox_host, port or settings.sandbox_port, latency_seconds=latency_ms / 1000)
 
 
 @tenant_app.command("create")

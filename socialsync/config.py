@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     # --- web receiver ---------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    web_reuse_port: bool = Field(
+        default=False, description="SO_REUSEPORT: several web processes listen on the same port."
+    )
+    web_shutdown_timeout_seconds: float = Field(
+        default=10.0, description="On SIGTERM a web process stops accepting, then waits this long for requests in flight."
+    )
+    worker_shutdown_grace_seconds: int = Field(
+        default=20, ge=0,
+        description="On SIGTERM a worker takes no new jobs and lets running ones finish for this long; "
+        "the rest are cancelled and go back to the queue (arq job_completion_wait).",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8080",
         description="Where browsers and Meta reach the receiver; OAuth redirect URIs derive from it.",

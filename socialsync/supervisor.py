@@ -5,7 +5,10 @@ What runs (each only when needed):
 - Redis and the embedded MongoDB-wire server (``socialsync.devservers``), unless
   ``SOCIALSYNC_REDIS_URL`` / ``SOCIALSYNC_MONGODB_URL`` point at real servers;
 - the platform emulator (``socialsync sandbox``) in sandbox mode, i.e. without Meta app credentials;
-- the web receiver (``socialsync web``) and the worker (``socialsync worker``).
+- the web receiver (``socialsync web``) and the worker (``socialsync worker``): one of each, or
+  ``--webs N`` / ``--workers N`` of them. Several web processes share the one port
+  (SO_REUSEPORT: each has its own listening socket and the kernel spreads new connections over
+  them, so no proxy is needed on one machine); workers share the Redis queues.
 
 The children are ordinary ``python -m socialsync.cli <role>`` processes that get every resolved
 value (server URLs, the token key, the admin token) through ``SOCIALSYNC_*`` variables, exactly as
@@ -80,6 +83,7 @@ class Child:
     name: str
     argv: list[str]
     port: int | None = None
+    role: str = ""
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -176,9 +180,14 @@ class Supervisor:
     """Starts, watches and stops everything `socialsync up` runs. One instance, one run."""
 
     def __init__(
-        self, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+        self, settings: Settings, *, stdout: TextIO | None = None, stderr: TextIO | None = None,
+        workers: int = 1, webs: int = 1,
     ) -> None:
+        if workers < 1 or webs < 1:
+            raise ValueError("at least one worker and one web process")
         self.settings = settings
+        self.workers = workers
+        self.webs = webs
         self.data_dir = Path(settings.data_dir).resolve()
         self.out = stdout or sys.stdout
         self.err = stderr or sys.stderr
@@ -237,9 +246,16 @@ class Supervisor:
             sandbox = self._spawn("sandbox", ["sandbox", "--host", s.sandbox_host,
                                               "--port", str(s.sandbox_port)], port=s.sandbox_port)
             self._wait_listening(sandbox, s.sandbox_host)
-        web = self._spawn("web", ["web"], port=s.web_port)
-        self._spawn("worker", ["worker"])
-        self._wait_listening(web, s.web_host)
+        webs = [
+            self._spawn(_numbered("web", i, self.webs), ["web"], port=s.web_port, role="web")
+            for i in range(self.webs)
+        ]
+        for i in range(self.workers):
+            self._spawn(_numbered("worker", i, self.workers), ["worker"], role="worker")
+        for web in webs:
+            self._wait_listening(web, s.web_host)
+        if self.webs > 1:
+            self._wait_listeners(s.web_port, self.webs)
         self._checkpoint()
         if s.sandbox_mode:  # last, so that it is on screen after the start-up logs
             self._print_sandbox_banner()
@@ -312,12 +328,14 @@ class Supervisor:
             "SOCIALSYNC_LOG_JSON": "true" if s.log_json else "false",
             "PYTHONUNBUFFERED": "1",
         }
+        if self.webs > 1:  # every web process binds the same port; the kernel spreads connections
+            env["SOCIALSYNC_WEB_REUSE_PORT"] = "true"
         if self._public_base() != s.public_base:
             env["SOCIALSYNC_PUBLIC_URL"] = self._public_base()
         return devservers.child_env(**env)
 
-    def _spawn(self, name: str, args: list[str], *, port: int | None = None) -> Child:
-        child = Child(name, [sys.executable, "-m", "socialsync.cli", *args], port=port)
+    def _spawn(self, name: str, args: list[str], *, port: int | None = None, role: str = "") -> Child:
+        child = Child(name, [sys.executable, "-m", "socialsync.cli", *args], port=port, role=role or name)
         self.children.append(child)
         child.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             child.argv,
@@ -340,6 +358,16 @@ class Supervisor:
                     f"{child.name} did not listen on port {child.port} "
                     f"within {START_TIMEOUT_SECONDS:.0f}s"
                 )
+            time.sleep(POLL_SECONDS)
+
+    def _wait_listeners(self, port: int, count: int) -> None:
+        """Wait until `count` sockets listen on `port` (SO_REUSEPORT: one per web process)."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while listeners(port) < count and listeners(port) != -1:
+            self._checkpoint()
+            self._raise_if_dead()
+            if time.monotonic() > deadline:
+                raise StartupError(f"{count} web processes did not all listen on port {port}")
             time.sleep(POLL_SECONDS)
 
     def _raise_if_dead(self) -> None:
@@ -383,7 +411,7 @@ class Supervisor:
         proc = child.proc
         if proc is None or proc.poll() is not None:
             return
-        grace = STOP_GRACE_SECONDS.get(child.name, 10.0)
+        grace = STOP_GRACE_SECONDS.get(child.role, 10.0)
         if self._force:
             proc.kill()
         else:
@@ -453,7 +481,9 @@ class Supervisor:
         s = self.settings
         web = self._web_base()
         mode = "SANDBOX mode" if s.sandbox_mode else "live Meta APIs"
-        rows = [("web receiver", web)]
+        rows = [("web receiver", web if self.webs == 1 else f"{web}  ({self.webs} processes, one port)")]
+        if self.workers > 1:
+            rows.append(("workers", str(self.workers)))
         if self._public_base() != web:
             rows.append(("public URL", self._public_base()))
         rows += [("readiness", f"{web}/readyz"), ("API (OpenAPI)", f"{web}/v1/openapi.json")]
@@ -491,7 +521,28 @@ class Supervisor:
 
 def _stop_rank(child: Child) -> int:
     order = list(STOP_GRACE_SECONDS)
-    return order.index(child.name) if child.name in order else len(order)
+    return order.index(child.role) if child.role in order else len(order)
+
+
+def _numbered(role: str, index: int, count: int) -> str:
+    return role if count == 1 else f"{role}-{index + 1}"
+
+
+def listeners(port: int) -> int:
+    """How many TCP sockets listen on `port` on this machine (Linux /proc/net; -1 elsewhere).
+    With SO_REUSEPORT every web process has its own listening socket on the shared port."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as handle:
+                next(handle, None)
+                for line in handle:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        found += 1
+        except OSError:
+            return -1
+    return found
 
 
 def _say(stream: TextIO, text: str) -> None:

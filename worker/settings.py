@@ -40,5 +40,6 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
         "job_timeout": settings.job_timeout_seconds,
         "keep_result": 3600,
         "handle_signals": True,
+        "job_completion_wait": settings.worker_shutdown_grace_seconds,
     }
 
