@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         default=False, description="SO_REUSEPORT: several web processes listen on the same port."
     )
     web_shutdown_timeout_seconds: float = Field(
-        default=10.0, description="On SIGTERM a web process stops accepting, then waits this long for requests in flight."
+        default=10.0, gt=0, description="On SIGTERM a web process stops accepting, then waits this long for requests in flight."
     )
     worker_shutdown_grace_seconds: int = Field(
         default=20, ge=0,

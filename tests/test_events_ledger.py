@@ -57,9 +57,10 @@ async def test_pulled_events_are_the_pushed_payloads_in_sequence(env: Env, crm: 
     # another tenant has its own ledger; bad input is a clear 400
     other = await env.tenant("Other CRM")
     assert (await env.http.get("/v1/events", headers=env.auth(other))).json()["data"] == []
-    for bad in ({"after": "-1"}, {"after": "x"}, {"after": "9" * 30}, {"limit": "0"}, {"limit": "5000"}):
+    for bad in ({"after": "-1"}, {"after": "x"}, {"after": "9" * 30}, {"limit": "0"}, {"limit": "5000"},
+                {"wait": "nan"}, {"wait": "-1"}, {"wait": "21"}, {"wait": "soon"}):
         r = await env.http.get("/v1/events", params=bad, headers=env.auth(acc.tenant))
-        assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_after", "invalid_limit"), bad
+        assert r.status_code == 400 and r.json()["error"]["code"] in ("invalid_after", "invalid_limit", "invalid_wait"), bad
 
 
 async def test_a_pull_only_tenant_gets_every_event_without_an_endpoint(env: Env) -> None:
@@ -71,8 +72,8 @@ async def test_a_pull_only_tenant_gets_every_event_without_an_endpoint(env: Env)
 
 
 async def test_readers_never_skip_a_number_while_three_processes_emit(env: Env) -> None:
-    """Three processes' worth of clients record events for one tenant at once while a CRM pulls
-    continuously: what the CRM collected is every event exactly once, in sequence."""
+    """Three processes' worth of clients record events for one tenant at once, three workers
+    number them, and a CRM pulls continuously: it collects every event exactly once, in sequence."""
     tenant = await env.tenant()
     per_writer = 25
     done = asyncio.Event()
@@ -84,21 +85,29 @@ async def test_readers_never_skip_a_number_while_three_processes_emit(env: Env) 
 
     async def reader() -> None:
         after = 0
-        while True:
-            finished = done.is_set()
-            r = await env.http.get("/v1/events", params={"after": after, "limit": 7}, headers=env.auth(tenant))
+        deadline = asyncio.get_running_loop().time() + 60
+        while len(collected) < 3 * per_writer or not done.is_set():
+            assert asyncio.get_running_loop().time() < deadline, f"only {len(collected)} events pulled"
+            r = await env.http.get("/v1/events", params={"after": after, "limit": 7, "wait": 0.5}, headers=env.auth(tenant))
             page = r.json()
             collected.extend(page["data"])
             after = page["next_after"]
-            if finished and not page["has_more"]:
-                return
 
-    async with AsyncExitStack() as stack:
-        writers = [await stack.enter_async_context(open_services(env.settings)) for _ in range(3)]
-        read = asyncio.create_task(reader())
-        await asyncio.gather(*(writer(n, s) for n, s in enumerate(writers)))
-        done.set()
-        await read
+    workers = [asyncio.create_task(worker_until_cancelled(env)) for _ in range(3)]  # they number
+    try:
+        async with AsyncExitStack() as stack:
+            writers = [await stack.enter_async_context(open_services(env.settings)) for _ in range(3)]
+            read = asyncio.create_task(reader())
+            await asyncio.gather(*(writer(n, s) for n, s in enumerate(writers)))
+            done.set()
+            await read
+        await asyncio.sleep(0.5)
+        extra = (await env.http.get("/v1/events", params={"after": collected[-1]["seq"]}, headers=env.auth(tenant))).json()
+        assert extra["data"] == []
+    finally:
+        for w in workers:
+            w.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
     seqs = [e["seq"] for e in collected]
     assert seqs == list(range(1, 3 * per_writer + 1))
     assert sorted((e["data"]["writer"], e["data"]["i"]) for e in collected) == [
@@ -110,11 +119,13 @@ async def test_retention_drops_old_events_and_a_pull_below_it_is_told(env: Env) 
     tenant = await env.tenant()
     for i in range(3):
         await crm_events.emit(env.services, tenant.id, "post.published", {"i": i}, event_key=f"old{i}")
+    assert await crm_events.ledger.sequence(env.services, tenant.id) == 3
     dropped = await crm_events.ledger.prune(
         env.services.store, env.settings.crm_event_retention_days, now=datetime.now(UTC) + timedelta(days=31)
     )
     assert dropped == 3
     await crm_events.emit(env.services, tenant.id, "post.published", {"i": 3}, event_key="new")
+    await env.run_worker()  # numbers it
     page = (await env.http.get("/v1/events", params={"after": 1}, headers=env.auth(tenant))).json()
     assert page["after_expired"] is True and page["retained_after"] == 3
     assert [e["seq"] for e in page["data"]] == [4]

@@ -29,7 +29,7 @@ log = get_logger(__name__)
 DELIVERIES = "crm_deliveries"
 DELIVERY_LOG_TTL = timedelta(days=30)
 BACKOFF_CAP_SECONDS = 3600.0
-UNNUMBERED_RETRY_SECONDS = 1.0
+UNNUMBERED_RETRY_SECONDS = 0.3
 
 
 async def ensure_indexes(store: Store) -> None:
@@ -57,13 +57,9 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
     state = event.get("delivery", {})
     if state.get("status") not in ("pending",):
         return DeliveryOutcome(status="skipped")
-    if event.get("seq") is None:  # its emitter died before numbering it: number it now
-        await ledger.sequence(services, event["tenant_id"])
-        event = await store[COLLECTION].find_one({"_id": eid})
-        if event is None:
-            return DeliveryOutcome(status="missing")
-        if event.get("seq") is None:  # another sequencer holds the lock: soon
-            return DeliveryOutcome(status="retry", retry_in=UNNUMBERED_RETRY_SECONDS)
+    if event.get("seq") is None:  # pushed with its ledger number, so wait for it
+        await ledger.request_sequencing(services, [event["tenant_id"]])
+        return DeliveryOutcome(status="retry", retry_in=UNNUMBERED_RETRY_SECONDS)
     endpoint = await webhook_endpoints.get(store, event["tenant_id"])
     if not wants(endpoint, event["type"]):
         await store[COLLECTION].update_one({"_id": eid}, {"$set": {"delivery.status": "no_endpoint"}})

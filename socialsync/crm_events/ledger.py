@@ -12,10 +12,14 @@ given, and a reader that sees ``n`` has seen everything below ``n``. A per-tenan
 keeps the sequencers from colliding (speed); the transaction is what makes it correct, also when a
 lock holder was paused past its lease. Requires a replica set (transactions, majority commits).
 
-Who sequences: the code that records events (right after the insert), a delivery that finds its
-event unnumbered, the pull endpoint before it reads, and the worker's sweep every minute (an
-emitter that died between insert and sequencing). Numbers are never reused; events erased for
-privacy leave gaps.
+Who sequences: the job ``events.sequence`` (one per tenant and 100 ms bucket, queued by the code
+that records events and by a delivery that finds its event unnumbered), and the worker's sweep
+every minute (an emitter that died between insert and enqueue). Not inline where events are
+recorded: a process killed inside the transaction leaves it open until the server's transaction
+lifetime limit (MongoDB's ``transactionLifetimeLimitSeconds``, 60 s by default) and the tenant's
+numbering waits that long; in a job that delays only the ledger and the push, never the webhook
+drain that records comments. Events are numbered within ~0.1-0.5 s of being recorded. Numbers
+are never reused; events erased for privacy leave gaps.
 
 Retention: ``crm_event_retention_days`` (default 30). The prune job deletes the numbered events
 older than that and raises the tenant's ``pruned_through``; a pull with ``after`` below it is told
@@ -24,6 +28,7 @@ older than that and raises the tenant's ``pruned_through``; a pull with ``after`
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +37,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 from redis.exceptions import LockError
 
+from socialsync import queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.store import Store
@@ -43,6 +49,8 @@ BATCH = 500
 LOCK_SECONDS = 30.0
 LOCK_WAIT_SECONDS = 5.0
 MAX_RACES = 5
+SEQUENCE_JOB = "events.sequence"
+SEQUENCE_BUCKET_SECONDS = 0.1
 
 
 class _Raced(Exception):
@@ -65,10 +73,24 @@ def payload(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> int:
-    """Number the tenant's unnumbered events, oldest first. Returns how many were numbered here
-    (0 also when another process held the tenant's lock for longer than ``wait_seconds``: that
-    process, a later delivery or the sweep numbers them)."""
+def sequence_job(tenant_id: str, now: float) -> tuple[str, float]:
+    """(job id, defer seconds) of the numbering job covering events recorded before ``now``: one
+    per tenant and short bucket, deferred to the bucket's end, so a burst queues few jobs and the
+    job sees every event whose enqueue was refused because the id existed."""
+    bucket = int(now / SEQUENCE_BUCKET_SECONDS)
+    return f"events:sequence:{tenant_id}:{bucket}", max(0.0, (bucket + 1) * SEQUENCE_BUCKET_SECONDS - now)
+
+
+async def request_sequencing(services: Services, tenant_ids: list[str]) -> None:
+    now = time.time()
+    for tenant_id in tenant_ids:
+        job_id, defer = sequence_job(tenant_id, now)
+        await queue.enqueue(services.redis, SEQUENCE_JOB, tenant_id, job_id=job_id, defer_seconds=defer)
+
+
+async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> int | None:
+    """Number the tenant's unnumbered events, oldest first. Returns how many were numbered, or
+    None when another process held the tenant's lock for longer than ``wait_seconds``."""
     store = services.store
     if await store[COLLECTION].find_one({"tenant_id": tenant_id, "seq": None}, {"_id": 1}) is None:
         return 0
@@ -76,7 +98,7 @@ async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = 
         f"crm_events:sequence:{tenant_id}", timeout=LOCK_SECONDS, blocking_timeout=wait_seconds
     )
     if not await lock.acquire():
-        return 0
+        return None
     total = 0
     try:
         while True:
@@ -126,7 +148,7 @@ async def _sequence_batch(store: Store, tenant_id: str) -> int:
 async def sequence_pending(services: Services) -> int:
     """The sweep: number every tenant's leftovers (an emitter died between insert and numbering)."""
     tenants = await services.store[COLLECTION].distinct("tenant_id", {"seq": None})
-    return sum([await sequence(services, t) for t in tenants])
+    return sum([await sequence(services, t) or 0 for t in tenants])
 
 
 async def read_after(store: Store, tenant_id: str, after: int, limit: int) -> tuple[list[dict[str, Any]], int, int]:

@@ -2,8 +2,8 @@
 
 The code that causes an event only records it (idempotently, keyed by ``event_key``), so a crash
 between the cause and the delivery loses nothing, and re-running a job does not send the same
-event twice. Recording numbers the event in the tenant's ledger (``ledger.sequence``) and queues
-its push delivery when the tenant's endpoint wants that type.
+event twice. Recording queues the numbering of the tenant's new events (``ledger``, job
+``events.sequence``) and, when the tenant's endpoint wants that type, the push delivery.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ async def emit(
         {"$setOnInsert": _document(tenant_id, event_type, data, datetime.now(UTC), deliver)},
         upsert=True,
     )
-    await ledger.sequence(services, tenant_id)
+    await ledger.request_sequencing(services, [tenant_id])
     if deliver:  # also when the event existed: a crash may have come between store and enqueue
         await queue.enqueue(
             services.redis, queue.EVENTS_DELIVER, eid, job_id=queue.event_delivery_job_id(eid)
@@ -126,8 +126,7 @@ async def record_many(services: Services, items: Sequence[EventIn]) -> list[str]
     except BulkWriteError as exc:
         if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
             raise
-    for tenant_id in tenants:
-        await ledger.sequence(services, tenant_id)
+    await ledger.request_sequencing(services, tenants)
     for eid in deliver:  # also when the event existed: a crash may have come between store and enqueue
         await queue.enqueue(services.redis, queue.EVENTS_DELIVER, eid, job_id=queue.event_delivery_job_id(eid))
     return ids

@@ -1,12 +1,16 @@
 """``GET /v1/events``: the tenant's CRM events in ledger order, for pulling beside the push.
 
 A CRM keeps the ``seq`` of the last event it handled and asks for ``after=<seq>``; the events
-are the same payloads the push delivers. ``after_expired`` says that events above ``after`` were
+are the same payloads the push delivers. ``wait=<s>`` (up to 20) long-polls: with nothing above
+``after`` the answer comes when something is numbered, or after ``wait`` seconds. Events appear
+here once a worker has numbered them (``crm_events.ledger``), normally within half a second. ``after_expired`` says that events above ``after`` were
 dropped by retention before the CRM pulled them (``retained_after`` is where the ledger starts).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +27,8 @@ routes = web.RouteTableDef()
 PATH = "/v1/events"
 MAX_LIMIT = 1000
 MAX_SEQ = 2**62
+MAX_WAIT_SECONDS = 20
+POLL_SECONDS = 0.25
 
 
 class LedgerEvent(BaseModel):
@@ -48,14 +54,30 @@ def _after(request: web.Request) -> int:
     return int(raw)
 
 
+def _wait(request: web.Request) -> float:
+    raw = request.query.get("wait", "0")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= MAX_WAIT_SECONDS:  # also NaN
+        raise ApiError(400, "invalid_wait", f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}.")
+    return value
+
+
 @routes.get(PATH)
 async def list_events(request: web.Request) -> web.Response:
     after = _after(request)
     limit = page_limit(request, default=100, maximum=MAX_LIMIT)
     services = request.app[SERVICES]
     tenant_id = tenant_of(request)
-    await ledger.sequence(services, tenant_id, wait_seconds=1.0)  # what is recorded is numbered
-    docs, pruned_through, _last = await ledger.read_after(services.store, tenant_id, after, limit)
+    wait = _wait(request)
+    deadline = time.monotonic() + wait
+    while True:
+        docs, pruned_through, _last = await ledger.read_after(services.store, tenant_id, after, limit)
+        if docs or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     data = [ledger.payload(d) for d in docs[:limit]]
     body = {
         "data": data,
@@ -75,6 +97,7 @@ OPENAPI_PATHS = {
             "parameters": [
                 query_param("after", {"type": "integer", "minimum": 0}, "Return events with a larger `seq` (default 0)."),
                 query_param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 100)."),
+                query_param("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, "Long-poll: seconds to wait for an event when there is none (default 0)."),
             ],
             "responses": {"200": json_body(LedgerPage, "A page of events, oldest first"), **ERRORS},
         }

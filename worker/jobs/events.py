@@ -1,6 +1,7 @@
 """CRM event jobs: ``events.deliver`` (one push attempt; failures are retried with backoff for
-24 h) and the ledger's crons: ``events.ledger_sequence`` (every minute: number events whose emitter
-died before numbering them) and ``events.ledger_prune`` (hourly: drop events past retention)."""
+24 h), ``events.sequence`` (number a tenant's new events in its ledger), and the ledger's crons:
+``events.ledger_sequence`` (every minute: number events whose emitter died before queueing
+their numbering) and ``events.ledger_prune`` (hourly: drop events past retention)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ async def deliver(ctx: dict[str, Any], event_id: str) -> str:
     return outcome.status
 
 
+async def sequence(ctx: dict[str, Any], tenant_id: str) -> int:
+    """Number the tenant's recorded events (ledger order); the lock busy → try again shortly."""
+    numbered = await crm_events.ledger.sequence(ctx["services"], tenant_id, wait_seconds=2.0)
+    if numbered is None:
+        raise Retry(defer=0.5)
+    return numbered
+
+
 async def ledger_sequence(ctx: dict[str, Any]) -> int:
     """Number the events whose emitter died between recording and numbering them."""
     return await crm_events.ledger.sequence_pending(ctx["services"])
@@ -38,7 +47,11 @@ async def ledger_prune(ctx: dict[str, Any]) -> int:
 
 
 def functions(_settings: Settings) -> list[Function]:
-    return [func(deliver, name=queue.EVENTS_DELIVER, max_tries=MAX_TRIES)]
+    return [
+        func(deliver, name=queue.EVENTS_DELIVER, max_tries=MAX_TRIES),
+        # An abandoned transaction (a worker killed inside it) holds the counter up to 60 s.
+        func(sequence, name=crm_events.ledger.SEQUENCE_JOB, max_tries=MAX_TRIES, timeout=180),
+    ]
 
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
