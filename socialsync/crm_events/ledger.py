@@ -32,7 +32,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pymongo
 from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 from redis.exceptions import LockError
@@ -49,8 +51,15 @@ BATCH = 500
 LOCK_SECONDS = 30.0
 LOCK_WAIT_SECONDS = 5.0
 MAX_RACES = 5
+# A worker killed inside a numbering transaction leaves it open until the server's transaction
+# lifetime limit (60 s): give up on the tenant after this long and let the job retry later.
+TRANSACTION_SECONDS = 10.0
 SEQUENCE_JOB = "events.sequence"
 SEQUENCE_BUCKET_SECONDS = 0.1
+
+
+class _Busy(Exception):
+    """The tenant's numbering could not commit in time (an abandoned transaction holds it)."""
 
 
 class _Raced(Exception):
@@ -90,7 +99,8 @@ async def request_sequencing(services: Services, tenant_ids: list[str]) -> None:
 
 async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = LOCK_WAIT_SECONDS) -> int | None:
     """Number the tenant's unnumbered events, oldest first. Returns how many were numbered, or
-    None when another process held the tenant's lock for longer than ``wait_seconds``."""
+    None when another process held the tenant's lock for longer than ``wait_seconds`` or the
+    transaction could not commit within TRANSACTION_SECONDS (try again later)."""
     store = services.store
     if await store[COLLECTION].find_one({"tenant_id": tenant_id, "seq": None}, {"_id": 1}) is None:
         return 0
@@ -102,7 +112,11 @@ async def sequence(services: Services, tenant_id: str, *, wait_seconds: float = 
     total = 0
     try:
         while True:
-            numbered = await _sequence_batch(store, tenant_id)
+            try:
+                numbered = await _sequence_batch(store, tenant_id)
+            except _Busy:
+                log.warning("CRM event numbering blocked; retrying later", tenant_id=tenant_id)
+                return None
             total += numbered
             if numbered < BATCH:
                 return total
@@ -136,12 +150,17 @@ async def _sequence_batch(store: Store, tenant_id: str) -> int:
 
     for _ in range(MAX_RACES):
         try:
-            async with store.client.start_session() as session:
-                return int(await session.with_transaction(
-                    numbering, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
-                ))
+            with pymongo.timeout(TRANSACTION_SECONDS):  # bounds with_transaction's retries too
+                async with store.client.start_session() as session:
+                    return int(await session.with_transaction(
+                        numbering, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority"),
+                    ))
         except _Raced:
             continue
+        except PyMongoError as exc:
+            if exc.timeout:
+                raise _Busy from exc
+            raise
     return 0
 
 

@@ -49,13 +49,15 @@ async def ledger_prune(ctx: dict[str, Any]) -> int:
 def functions(_settings: Settings) -> list[Function]:
     return [
         func(deliver, name=queue.EVENTS_DELIVER, max_tries=MAX_TRIES),
-        # An abandoned transaction (a worker killed inside it) holds the counter up to 60 s.
-        func(sequence, name=crm_events.ledger.SEQUENCE_JOB, max_tries=MAX_TRIES, timeout=180),
+        # No timeout of its own: arq blocks a dead worker's jobs for the LONGEST function timeout
+        # + 10 s, for every job. A numbering blocked by an abandoned transaction gives up after
+        # ledger.TRANSACTION_SECONDS and is retried.
+        func(sequence, name=crm_events.ledger.SEQUENCE_JOB, max_tries=MAX_TRIES),
     ]
 
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
     return [
-        cron(ledger_sequence, name="events.ledger_sequence", second=30, timeout=120),
-        cron(ledger_prune, name="events.ledger_prune", minute=7, second=0, timeout=600),
+        cron(ledger_sequence, name="events.ledger_sequence", second=30),
+        cron(ledger_prune, name="events.ledger_prune", minute=7, second=0),
     ]
