@@ -1,9 +1,9 @@
 """Scheduling spread: for N accounts (default 10,000) over one day, how many sync runs the
 scheduler cron starts per tick and per minute, computed from the real scheduling code
-(``worker.jobs.sync``: ``interval_seconds``, ``bucket``, ``SCHEDULED_KINDS`` and the tick
-cadence of its cron), no calls made. Peak ÷ mean is the figure (goal ≤ 1.5).
+(``socialsync.sync.schedule``: ``interval_seconds``, ``bucket``, ``scheduled_kinds`` of the
+Instagram plugin, ``due_kind``'s first-due-kind rule and the tick cadence of the cron), no calls made. Peak ÷ mean is the figure (goal ≤ 1.5).
 
-The loop below is ``worker.jobs.sync.schedule`` without MongoDB: at each tick, for every account,
+The loop below is the scheduler cron without MongoDB: at each tick, for every account,
 the first due kind starts a run and the others wait for a later tick (one run per account at a
 time); every run is assumed finished before the next tick. Accounts start as after their first
 full sync at a random moment of the previous day (``mark_scheduled``).
@@ -24,10 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import functools  # noqa: E402
 
-from socialsync.config import Settings  # noqa: E402
-from worker.jobs import sync as sync_jobs  # noqa: E402
-from worker.jobs.sync import SCHEDULED_KINDS, bucket, interval_seconds  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
 
+from socialsync.config import Settings  # noqa: E402
+from socialsync.platforms.instagram.plugin import SPEC  # noqa: E402
+from socialsync.sync import schedule as sync_jobs  # noqa: E402
+from socialsync.sync.schedule import bucket, interval_seconds  # noqa: E402
+
+SCHEDULED_KINDS = sync_jobs.scheduled_kinds(SimpleNamespace(spec=SPEC))  # type: ignore[arg-type]
 # The account's phase is a hash, the same every call: cache it (speed only; same values).
 sync_jobs.phase_seconds = functools.lru_cache(maxsize=None)(sync_jobs.phase_seconds)
 
@@ -51,7 +55,7 @@ def simulate(accounts: int, settings: Settings, day: datetime, seed: int = 14) -
     for account_id in ids:  # connected (full sync) at a random moment of the day before the warm-up
         connected = start - timedelta(seconds=rng.uniform(0, 86400))
         marks[account_id] = {k: bucket(account_id, k, intervals[k], connected) for k in SCHEDULED_KINDS}
-        # the bucket after the mark begins at phase + (mark + 1) * interval (see worker.jobs.sync.bucket)
+        # the bucket after the mark begins at phase + (mark + 1) * interval (see socialsync.sync.schedule.bucket)
         due_at[account_id] = {k: sync_jobs.phase_seconds(account_id, k, intervals[k]) + (marks[account_id][k] + 1) * intervals[k]
                               for k in SCHEDULED_KINDS}
         wake.setdefault(max(start.timestamp(), next_tick(min(due_at[account_id].values()))), []).append(account_id)
@@ -62,7 +66,7 @@ def simulate(accounts: int, settings: Settings, day: datetime, seed: int = 14) -
         t = now.timestamp()
         for account_id in wake.pop(t, []):
             mark = marks[account_id]
-            for kind in SCHEDULED_KINDS:  # the loop of worker.jobs.sync.schedule
+            for kind in SCHEDULED_KINDS:  # socialsync.sync.schedule.due_kind
                 current = bucket(account_id, kind, intervals[kind], now)
                 if mark[kind] >= current:
                     continue
