@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     )
     oauth_state_ttl_seconds: int = 600
     max_body_bytes: int = 1024 * 1024
+    body_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A request body must arrive within this (408 otherwise)."
+    )
+    keepalive_timeout_seconds: float = Field(
+        default=75.0, gt=0, description="An idle keep-alive connection is closed after this."
+    )
 
     # --- secrets at rest --------------------------------------------------------------------
     token_keys: Annotated[list[SecretStr], NoDecode] = Field(

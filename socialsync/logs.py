@@ -1,7 +1,10 @@
 """Structured JSON logs (structlog) that never carry a token or a secret.
 
-Redaction is by key name (``access_token``, ``client_secret``, ``code``…) at any depth, and by
-value for strings that look like Meta tokens or that sit in a URL query, so a careless
+One redactor for every logger (structlog and stdlib alike, aiohttp's access log included: all
+go through ``_redact_processor``). Redacted: any field, query/form parameter, JSON member or
+header whose name contains secret/token/key/password (``hub.verify_token``, ``api_key``,
+``client_secret``, ``Authorization``…) or is ``code``, ``state`` or ``signed_request``; and any
+string that looks like a Meta token, one of our API keys or a bearer credential. So a careless
 ``log.info("calling", url=url)`` cannot leak a token either.
 """
 
@@ -17,28 +20,58 @@ import structlog
 from socialsync.config import Settings
 
 REDACTED = "[redacted]"
-SECRET_KEYS = frozenset(
-    {
-        "access_token", "refresh_token", "token", "client_secret", "app_secret",
-        "fb_exchange_token", "api_key", "authorization", "password", "secret", "signed_request",
-        "token_keys", "admin_token", "input_token", "page_token",
-    }
+# A name says "secret" when it contains one of these words, or is one of the OAuth/Meta names.
+SECRET_WORDS = ("secret", "token", "key", "password", "passwd", "authorization", "signed_request", "cookie")
+SECRET_NAMES = frozenset({"code", "state", "hub.verify_token", "api_key", "access_token", "client_secret",
+                          "signed_request", "fb_exchange_token", "input_token", "refresh_token"})
+# Structured log fields named like this carry a secret. ``code`` and ``state`` are redacted as
+# parameters (query strings, forms, headers) only: as field names they are error codes and
+# post states, which operators need.
+_FIELD_SAFE = frozenset({"code", "state", "key_count", "idempotency_key_conflict"})
+
+_NAME = r"[A-Za-z0-9_.\-\[\]%]+"
+# name=value in query strings and forms, wherever it appears in a string.
+_PARAM = re.compile(rf"(?P<pre>(?:^|(?<=[?&;\s\"'(,{{])))(?P<name>{_NAME})=(?P<value>[^&\s\"';,)]*)")
+# "name": "value" (JSON) and Name: value (an HTTP header line).
+_JSON_PAIR = re.compile(rf'(?P<name>"{_NAME}"\s*:\s*)"(?P<value>[^"\\]*)"')
+_HEADER = re.compile(r"(?im)^(?P<name>[A-Za-z0-9_.\-]+)(?P<sep>:[ \t]*)(?P<value>.+)$")
+# Meta token shapes (IG-login "IGAA…/IGQ…", Facebook "EAA…"), our API keys, bearer values.
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:IGAA|IGQV|EAA)[A-Za-z0-9_\-]{16,}|\bssk_[A-Za-z0-9_\-]{16,}|\bwhsec_[A-Za-z0-9_\-]{16,}"
+    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"
 )
-# Query parameters carrying secrets, wherever they appear in a string.
-_QUERY_SECRET = re.compile(
-    r"(\b(?:access_token|client_secret|code|state|fb_exchange_token|input_token|refresh_token)=)[^&\s\"']+"
-)
-# Meta token shapes (IG-login "IGAA…/IGQ…", Facebook "EAA…") and bearer headers.
-_TOKEN_SHAPES = re.compile(r"\b(?:IGAA|IGQV|EAA)[A-Za-z0-9_\-]{16,}|(?i:bearer)\s+[A-Za-z0-9._\-]{12,}")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a parameter, header or field name that carries a secret."""
+    low = name.lower().replace("%2e", ".").replace("%5f", "_").replace("-", "_").strip("\"' ")
+    return low in SECRET_NAMES or any(word in low for word in SECRET_WORDS)
+
+
+def _param(match: re.Match[str]) -> str:
+    if is_secret_name(match["name"]) and match["value"]:
+        return f"{match['pre']}{match['name']}={REDACTED}"
+    return match[0]
 
 
 def redact_text(text: str) -> str:
-    text = _QUERY_SECRET.sub(r"\1" + REDACTED, text)
+    text = _PARAM.sub(_param, text)
+    text = _JSON_PAIR.sub(
+        lambda m: f'{m["name"]}"{REDACTED}"' if is_secret_name(m["name"].split(":")[0]) else m[0], text
+    )
+    if ":" in text and "\n" in text:  # a block of header lines
+        text = _HEADER.sub(
+            lambda m: f"{m['name']}{m['sep']}{REDACTED}" if is_secret_name(m["name"]) else m[0], text
+        )
     return _TOKEN_SHAPES.sub(REDACTED, text)
 
 
+def is_secret_field(key: str) -> bool:
+    return key.lower() not in _FIELD_SAFE and is_secret_name(key)
+
+
 def redact(value: Any, key: str | None = None) -> Any:
-    if key is not None and key.lower() in SECRET_KEYS:
+    if key is not None and is_secret_field(key):
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
@@ -46,6 +79,8 @@ def redact(value: Any, key: str | None = None) -> Any:
         return {k: redact(v, str(k)) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
+    if hasattr(value, "items") and callable(value.items):  # headers, MultiDicts
+        return {str(k): redact(v, str(k)) for k, v in value.items()}
     return value
 
 

@@ -10,7 +10,9 @@ from socialsync.config import Settings
 from socialsync.context import open_services
 from webhooks import metrics, openapi
 from webhooks.auth import auth_middleware
+from webhooks.boundary import encoding_middleware
 from webhooks.errors import error_middleware
+from webhooks.params import path_middleware
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.routes import accounts, admin, connect, oauth, ops
 from webhooks.routes import actions, comments, meta_webhooks, privacy, webhook_endpoint
@@ -31,7 +33,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[metrics.metrics_middleware, error_middleware, auth_middleware],
+        # Order matters: errors become the JSON shape; bytes are checked before the API key
+        # (a non-UTF-8 Authorization header is a 401) and path ids after it.
+        middlewares=[metrics.metrics_middleware, error_middleware, encoding_middleware, auth_middleware,
+                     path_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings

@@ -35,12 +35,15 @@ def not_found(what: str = "resource") -> ApiError:
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The JSON body as ``model``: read within the size and time bounds, checked by
+    ``webhooks.boundary.strict_json`` (encoding, numbers, keys, depth), then validated."""
+    from webhooks.boundary import declared_charset, read_body, strict_json  # noqa: PLC0415 - cycle
+
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, "body_too_large", "The request body is too large.") from None
+    declared_charset(request)
+    raw = await read_body(request)
+    strict_json(raw)
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -55,6 +58,9 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
         ) from None
 
 
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):  # noqa: ANN001, ANN201
     try:
@@ -64,10 +70,13 @@ async def error_middleware(request: web.Request, handler):  # noqa: ANN001, ANN2
     except web.HTTPRequestEntityTooLarge:
         return error_response(413, "body_too_large", "The request body is too large.")
     except web.HTTPException as exc:
-        if exc.status >= 400 and request.path.startswith("/v1/"):
-            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status, "http_error")
-            return error_response(exc.status, code, exc.reason)
-        raise
+        if exc.status < 400:
+            raise
+        code = HTTP_CODES.get(exc.status, "http_error")
+        response = error_response(exc.status, code, exc.reason)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error", path=request.path, method=request.method)
         return error_response(500, "internal_error", "Something went wrong on our side; it was logged.")

@@ -16,4 +16,8 @@ def run(settings: Settings) -> None:
         reuse_port=settings.web_reuse_port or None,
         shutdown_timeout=settings.web_shutdown_timeout_seconds,
         access_log_format='%a "%r" %s %b %Tf',
+        # aiohttp's own bounds on the request head; it has no timeout for a slow head or body
+        # (README: the reverse proxy adds those), the body read timeout is ours (boundary.py).
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        max_line_size=8190, max_field_size=8190, max_headers=100,
     )

@@ -38,16 +38,49 @@ def request_body(model: type[BaseModel]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(model)}}}
 
 
-def path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+from webhooks.params import path_param  # noqa: E402,F401 - re-exported for route modules
 
 
-def query_param(name: str, schema: dict[str, Any] | None = None, description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "schema": schema or {"type": "string"}, "description": description}
+def _param_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A model property's schema as an OpenAPI parameter schema (``X | None`` → ``X``)."""
+    prop = {k: v for k, v in prop.items() if k != "title"}
+    options = prop.pop("anyOf", None)
+    if options:
+        concrete = [o for o in options if o.get("type") != "null"]
+        prop = {**(concrete[0] if len(concrete) == 1 else {"anyOf": concrete}), **prop}
+    if prop.get("default") is None:
+        prop.pop("default", None)
+    return prop
+
+
+def model_params(model: type[BaseModel], where: str) -> list[dict[str, Any]]:
+    """The OpenAPI parameters of a query/path/header model (webhooks.params parses the same)."""
+    props = model.model_json_schema(by_alias=True)["properties"]
+    out = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        schema = _param_schema(props[key])
+        param = {"name": key, "in": where, "required": where == "path" or info.is_required(), "schema": schema}
+        if description := schema.pop("description", None):
+            param["description"] = description
+        out.append(param)
+    return out
+
+
+def parameters(
+    *, path: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+    headers: type[BaseModel] | None = None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for model, where in ((path, "path"), (query, "query"), (headers, "header")):
+        if model is not None:
+            out += model_params(model, where)
+    return out
 
 
 ERRORS = {
-    "400": json_body(ErrorOut, "Invalid input; `error.code` says which rule."),
+    "400": json_body(ErrorOut, "Invalid input; `error.code` says which rule (`invalid_<parameter>`, "
+                     "`invalid_cursor`, `invalid_encoding`, `invalid_body`…)."),
     "401": json_body(ErrorOut, "Missing or unknown API key."),
 }
 NOT_FOUND = {"404": json_body(ErrorOut, "No such resource (or another tenant's)")}

@@ -80,9 +80,9 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
     error: str | None = None
     started = time.perf_counter()
     try:
-        await outbound.check_destination(endpoint["url"], settings)
-        response = await services.http.post(
-            endpoint["url"], content=body, headers=headers, timeout=settings.crm_event_timeout_seconds
+        response = await outbound.post(  # vetted, pinned address; redirects not followed
+            services.http, endpoint["url"], settings, content=body, headers=headers,
+            timeout=settings.crm_event_timeout_seconds,
         )
         status_code = response.status_code
         if not 200 <= status_code < 300:

@@ -177,10 +177,11 @@ async def list_for_tenant(
 
 
 async def disconnect(store: Store, tenant_id: str, account_id: str) -> dict[str, Any] | None:
-    """Mark disconnected and drop the token in one write; history stays."""
+    """Mark disconnected and drop the token in one write; history stays. None when there is no
+    such account or it is already disconnected (nothing is written then)."""
     now = datetime.now(UTC)
     return await store.accounts.find_one_and_update(
-        {"_id": account_id, "tenant_id": tenant_id},
+        {"_id": account_id, "tenant_id": tenant_id, "status": {"$ne": "disconnected"}},
         {
             "$set": {
                 "status": "disconnected",

@@ -9,9 +9,11 @@ from socialsync import lifecycle
 from socialsync.store import accounts as account_store
 from socialsync.store.accounts import AccountOut
 from webhooks.auth import tenant_of
-from webhooks.errors import ApiError, not_found
-from webhooks.openapi import ERRORS, NOT_FOUND, json_body, path_param, query_param
+from webhooks.cursors import next_cursor, open_cursor
+from webhooks.errors import not_found
 from webhooks.keys import SERVICES
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, parameters, path_param
+from webhooks.params import PageQuery, parse_query
 
 routes = web.RouteTableDef()
 
@@ -21,23 +23,17 @@ class AccountPage(BaseModel):
     next_cursor: str | None
 
 
-def page_limit(request: web.Request, default: int = 50, maximum: int = 200) -> int:
-    raw = request.query.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise ApiError(400, "invalid_limit", f"limit must be an integer from 1 to {maximum}.")
-    return int(raw)
-
-
 @routes.get("/v1/accounts")
 async def list_accounts(request: web.Request) -> web.Response:
-    limit = page_limit(request)
+    q = parse_query(request, PageQuery)
+    scope, limit = f"accounts:{tenant_of(request)}", q.limit
     docs = await account_store.list_for_tenant(
         request.app[SERVICES].store, tenant_of(request), limit=limit + 1,
-        after=request.query.get("cursor") or None,
+        after=open_cursor(request, scope, q.cursor),
     )
     page = AccountPage(
         data=[AccountOut.from_doc(d) for d in docs[:limit]],
-        next_cursor=docs[limit - 1]["_id"] if len(docs) > limit else None,
+        next_cursor=next_cursor(request, scope, docs[limit - 1]["_id"]) if len(docs) > limit else None,
     )
     return web.json_response(page.model_dump(mode="json"))
 
@@ -58,19 +54,21 @@ async def disconnect_account(request: web.Request) -> web.Response:
     before = await account_store.get_for_tenant(
         services.store, tenant_of(request), request.match_info["account_id"]
     )
-    doc = await account_store.disconnect(services.store, tenant_of(request), request.match_info["account_id"])
-    if before is None or doc is None:
+    if before is None:
         raise not_found("account")
+    doc = await account_store.disconnect(services.store, tenant_of(request), request.match_info["account_id"])
+    if doc is None:  # already disconnected (or by a concurrent request): same answer, nothing new
+        current = await account_store.get_for_tenant(services.store, tenant_of(request), before["_id"])
+        if current is None:
+            raise not_found("account")
+        return web.json_response(AccountOut.from_doc(current).model_dump(mode="json"))
     dropped = (before.get("token") or {}).get("ciphertext")
     await lifecycle.account_disconnected(services, doc["_id"], dropped)
     return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
 
 
 OPENAPI_MODELS = (AccountOut, AccountPage)
-PAGING = [
-    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
-    query_param("cursor", description="`next_cursor` of the previous page."),
-]
+PAGING = parameters(query=PageQuery)
 OPENAPI_PATHS = {
     "/v1/accounts": {
         "get": {
@@ -86,7 +84,7 @@ OPENAPI_PATHS = {
             "responses": {"200": json_body(AccountOut, "The account"), **NOT_FOUND, **ERRORS},
         },
         "delete": {
-            "summary": "Disconnect: drop tokens, keep history",
+            "summary": "Disconnect: drop tokens, keep history (again: the same answer, nothing new)",
             "parameters": [path_param("account_id")],
             "responses": {"200": json_body(AccountOut, "The disconnected account"), **NOT_FOUND, **ERRORS},
         },

@@ -20,8 +20,9 @@ from socialsync.store import media as media_store
 from socialsync.store.media import MediaOut
 from webhooks.auth import tenant_of
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, json_body, path_param, query_param
-from webhooks.routes.accounts import page_limit
+from webhooks.cursors import next_cursor, open_cursor
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, parameters, path_param
+from webhooks.params import PageQuery, parse_query
 from webhooks.routes.sync import account_of
 
 routes = web.RouteTableDef()
@@ -92,7 +93,9 @@ def _total(figures: list[AccountFigures]) -> Totals:
 async def analytics(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
     tenant = tenant_of(request)
-    limit = page_limit(request)
+    q = parse_query(request, PageQuery)
+    paging, limit = f"analytics:{tenant}", q.limit
+    after = open_cursor(request, paging, q.cursor)
     accounts = await account_store.active_for_tenant(store, tenant)
     ids = [a["_id"] for a in accounts]
     counted = await media_store.figures_by_account(store, ids, product_types=FEED_POSTS, recent=RECENT_POSTS)
@@ -100,14 +103,13 @@ async def analytics(request: web.Request) -> web.Response:
     by_platform: dict[str, list[AccountFigures]] = {}
     for f in figures:
         by_platform.setdefault(f.platform, []).append(f)
-    after = request.query.get("cursor")
     listed = [f for f in figures if not after or f.account_id > after]
     newest, best = await media_store.newest_and_top(store, tenant, ids, product_types=FEED_POSTS)
     recent = [MediaOut.from_doc(d) for d in newest]
     top = [MediaOut.from_doc(d) for d in best]
     out = Analytics(
         totals=_total(figures), by_platform={p: _total(fs) for p, fs in by_platform.items()},
-        accounts=listed[:limit], next_cursor=listed[limit - 1].account_id if len(listed) > limit else None,
+        accounts=listed[:limit], next_cursor=next_cursor(request, paging, listed[limit - 1].account_id) if len(listed) > limit else None,
         recent_posts=recent, top_posts=top,
     )
     return web.json_response(out.model_dump(mode="json"))
@@ -126,10 +128,7 @@ OPENAPI_PATHS = {
     "/v1/analytics": {
         "get": {
             "summary": "Dashboard: followers, posts, engagement rate per platform and account; recent and top posts",
-            "parameters": [
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Accounts per page."),
-                query_param("cursor", description="`next_cursor` of the previous page."),
-            ],
+            "parameters": parameters(query=PageQuery),
             "responses": {"200": json_body(Analytics, "The dashboard feed"), **ERRORS},
         }
     },

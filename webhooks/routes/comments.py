@@ -7,7 +7,6 @@ reply, a reply to a hidden comment) are refused here, before any call, with a sp
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,10 +19,11 @@ from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionOut
 from socialsync.store.comments import CommentOut
 from webhooks.auth import tenant_of
+from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, path_param, query_param, request_body
-from webhooks.routes.accounts import page_limit
+from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
+from webhooks.params import DateTime, Flag, Id, PageQuery, parse_query
 
 routes = web.RouteTableDef()
 
@@ -43,26 +43,10 @@ class HideIn(BaseModel):
     hidden: bool
 
 
-def _bool_param(request: web.Request, name: str) -> bool | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise ApiError(400, f"invalid_{name}", f"{name} must be true or false.")
-
-
-def _since_param(request: web.Request) -> datetime | None:
-    raw = request.query.get("since")
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, "invalid_since", "since must be an ISO 8601 date-time.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+class CommentQuery(PageQuery):
+    media_id: Id | None = Field(default=None, description="Only this media's comments.")
+    since: DateTime | None = Field(default=None, description="Comments at or after (naive = UTC).")
+    hidden: Flag | None = Field(default=None, description="Only hidden (true) or visible (false).")
 
 
 def _out(doc: dict[str, Any]) -> dict[str, Any]:
@@ -79,16 +63,17 @@ async def list_comments(request: web.Request) -> web.Response:
     )
     if account is None:
         raise not_found("account")
-    limit = page_limit(request)
+    q = parse_query(request, CommentQuery)
+    scope = f"comments:{account['_id']}"
     try:
-        docs, next_cursor = await comment_store.list_threads(
-            services.store, account["_id"], limit=limit,
-            media_id=request.query.get("media_id") or None, since=_since_param(request),
-            hidden=_bool_param(request, "hidden"), cursor=request.query.get("cursor") or None,
+        docs, inner = await comment_store.list_threads(
+            services.store, account["_id"], limit=q.limit, media_id=q.media_id, since=q.since,
+            hidden=q.hidden, cursor=open_cursor(request, scope, q.cursor),
         )
     except comment_store.BadCursor:
         raise ApiError(400, "invalid_cursor", "cursor is not a next_cursor this API returned.") from None
-    return web.json_response({"data": [_out(d) for d in docs], "next_cursor": next_cursor})
+    following = next_cursor(request, scope, inner) if inner else None
+    return web.json_response({"data": [_out(d) for d in docs], "next_cursor": following})
 
 
 async def _comment(request: web.Request) -> dict[str, Any]:
@@ -154,14 +139,7 @@ OPENAPI_PATHS = {
     "/v1/accounts/{account_id}/comments": {
         "get": {
             "summary": "An account's comments, newest first, each with its replies",
-            "parameters": [
-                path_param("account_id"),
-                query_param("media_id", description="Only this media's comments."),
-                query_param("since", {"type": "string", "format": "date-time"}, "Comments at or after."),
-                query_param("hidden", {"type": "boolean"}, "Only hidden (true) or visible (false)."),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
-                query_param("cursor", description="`next_cursor` of the previous page."),
-            ],
+            "parameters": [path_param("account_id"), *parameters(query=CommentQuery)],
             "responses": {"200": json_body(CommentPage, "A page of comment threads"), **NOT_FOUND, **ERRORS},
         }
     },

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from socialsync.store import metrics as metrics_store
-from webhooks.errors import ApiError
+from webhooks.cursors import next_cursor, open_cursor
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, json_body, path_param, query_param
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, parameters, path_param
+from webhooks.params import Cursor, DateTime, QueryModel, parse_query
 from webhooks.routes.sync import account_of
 
 routes = web.RouteTableDef()
@@ -34,32 +36,26 @@ class MetricSeries(BaseModel):
     next_cursor: str | None = None
 
 
-def _when(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, f"invalid_{name}", f"{name} must be an ISO 8601 date or time.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+MetricName = Literal[NAMES]  # type: ignore[valid-type]
+
+
+class MetricQuery(QueryModel):
+    name: MetricName = Field(description="The metric.", json_schema_extra={"x-error-code": "invalid_metric"})
+    since: DateTime | None = Field(default=None, description="ISO 8601, inclusive (naive = UTC)")
+    until: DateTime | None = Field(default=None, description="ISO 8601, exclusive (naive = UTC)")
+    interval: Literal["day", "raw"] = Field(default="day", description="day (default): last value per day")
+    cursor: Cursor | None = None
 
 
 @routes.get("/v1/accounts/{account_id}/metrics")
 async def metric_series(request: web.Request) -> web.Response:
     account = await account_of(request)
-    name = request.query.get("name", "")
-    if name not in NAMES:
-        raise ApiError(400, "invalid_metric", f"name must be one of {', '.join(NAMES)}.")
-    interval = request.query.get("interval", "day")
-    if interval not in ("day", "raw"):
-        raise ApiError(400, "invalid_interval", "interval must be day or raw.")
-    since, until = _when(request, "since"), _when(request, "until")
-    if cursor := request.query.get("cursor"):
-        try:
-            since = datetime.fromisoformat(cursor)
-        except ValueError:
-            raise ApiError(400, "invalid_cursor", "cursor is not one this API returned.") from None
+    q = parse_query(request, MetricQuery)
+    name, interval, since, until = q.name, q.interval, q.since, q.until
+    scope = f"metrics:{account['_id']}:{name}:{interval}"
+    cursor = open_cursor(request, scope, q.cursor, datetime.fromisoformat)
+    if cursor is not None:
+        since = cursor
     docs = await metrics_store.series(request.app[SERVICES].store, account["_id"], name, since=since, until=until,
                                       limit=MAX_POINTS * 30)
     points: list[Point] = []
@@ -72,11 +68,11 @@ async def metric_series(request: web.Request) -> web.Response:
         points = [Point(ts=day, value=v) for day, v in sorted(by_day.items())]
     if cursor:
         points = [p for p in points if p.ts > since]  # type: ignore[operator]
-    next_cursor = None
+    following = None
     if len(points) > MAX_POINTS:
         points = points[:MAX_POINTS]
-        next_cursor = points[-1].ts.isoformat()
-    out = MetricSeries(name=name, interval=interval, data=points, next_cursor=next_cursor)
+        following = next_cursor(request, scope, points[-1].ts.isoformat())
+    out = MetricSeries(name=name, interval=interval, data=points, next_cursor=following)
     return web.json_response(out.model_dump(mode="json"))
 
 
@@ -85,14 +81,7 @@ OPENAPI_PATHS = {
     "/v1/accounts/{account_id}/metrics": {
         "get": {
             "summary": "A metric's time series (follower history, daily insights)",
-            "parameters": [
-                path_param("account_id"),
-                query_param("name", {"type": "string", "enum": list(NAMES)}, "The metric."),
-                query_param("since", description="ISO 8601, inclusive"),
-                query_param("until", description="ISO 8601, exclusive"),
-                query_param("interval", {"type": "string", "enum": ["day", "raw"]}, "day (default): last value per day"),
-                query_param("cursor", description="`next_cursor` of the previous page."),
-            ],
+            "parameters": [path_param("account_id"), *parameters(query=MetricQuery)],
             "responses": {"200": json_body(MetricSeries, "The series"), **NOT_FOUND, **ERRORS},
         }
     },

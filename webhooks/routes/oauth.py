@@ -22,6 +22,7 @@ from socialsync.platforms.instagram.connect import (
     ConnectError, connect_facebook_page, connect_instagram_login, facebook_login_pages,
 )
 from socialsync.store import accounts as account_store
+from webhooks.boundary import read_form
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.metrics import CONNECTS
 from webhooks.routes.connect import redirect_uri
@@ -145,7 +146,7 @@ async def choose_page(request: web.Request) -> web.Response:
 
 @routes.post("/oauth/facebook/select")
 async def page_chosen(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
+    form = await read_form(request)
     services, settings = request.app[SERVICES], request.app[SETTINGS]
     pending = await take_pending(services.redis, str(form.get("state", "")))
     if pending is None:

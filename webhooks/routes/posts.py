@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from socialsync import queue
 from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
@@ -20,9 +20,11 @@ from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
 from socialsync.store.posts import PostOut, PostState
 from webhooks.auth import tenant_of
+from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, path_param, query_param, request_body
+from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
+from webhooks.params import PageQuery, parse_headers, parse_query
 
 routes = web.RouteTableDef()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -34,18 +36,25 @@ class PostAccepted(BaseModel):
     state: PostState
 
 
+class PostQuery(PageQuery):
+    state: PostState | None = Field(default=None, description="Only posts in this state.")
+
+
+class PostHeaders(BaseModel):
+    idempotency_key: str = Field(
+        alias=IDEMPOTENCY_HEADER, min_length=1, max_length=200,
+        description="The same key with the same body returns the first post; a different body → 409.",
+    )
+
+
 class PostPage(BaseModel):
     data: list[PostOut]
     next_cursor: str | None
 
 
 def _idempotency_key(request: web.Request) -> str:
-    key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if not key:
-        raise ApiError(400, "missing_idempotency_key", f"Send an {IDEMPOTENCY_HEADER} header (any unique string).")
-    if len(key) > 200:
-        raise ApiError(400, "invalid_idempotency_key", f"{IDEMPOTENCY_HEADER} is at most 200 characters.")
-    return key
+    # missing_idempotency_key / invalid_idempotency_key (webhooks.params names the codes)
+    return parse_headers(request, PostHeaders).idempotency_key
 
 
 def _fingerprint(body: PostRequest) -> str:
@@ -122,20 +131,15 @@ async def list_posts(request: web.Request) -> web.Response:
     account = await account_store.get_for_tenant(services.store, tenant_id, request.match_info["account_id"])
     if account is None:
         raise not_found("account")
-    state = request.query.get("state") or None
-    if state is not None and state not in POST_STATES:
-        raise ApiError(400, "invalid_state", f"state must be one of {', '.join(POST_STATES)}.")
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise ApiError(400, "invalid_limit", "limit must be an integer from 1 to 200.")
-    limit = int(raw)
+    q = parse_query(request, PostQuery)
+    scope, limit = f"posts:{account['_id']}:{q.state}", q.limit
     docs = await post_store.list_for_account(
-        services.store, tenant_id, account["_id"], state=state, limit=limit + 1,
-        after=request.query.get("cursor") or None,
+        services.store, tenant_id, account["_id"], state=q.state, limit=limit + 1,
+        after=open_cursor(request, scope, q.cursor),
     )
     page = PostPage(
         data=[PostOut.from_doc(d) for d in docs[:limit]],
-        next_cursor=docs[limit - 1]["_id"] if len(docs) > limit else None,
+        next_cursor=next_cursor(request, scope, docs[limit - 1]["_id"]) if len(docs) > limit else None,
     )
     return web.json_response(page.model_dump(mode="json"))
 
@@ -163,8 +167,7 @@ OPENAPI_PATHS = {
             "summary": "Publish a post now or at publish_at (image, reel, carousel, story)",
             "parameters": [
                 path_param("account_id"),
-                {"name": IDEMPOTENCY_HEADER, "in": "header", "required": True, "schema": {"type": "string"},
-                 "description": "The same key with the same body returns the first post; a different body → 409."},
+                *parameters(headers=PostHeaders),
             ],
             "requestBody": request_body(PostRequest),
             "responses": {
@@ -177,9 +180,7 @@ OPENAPI_PATHS = {
             "summary": "The account's posts, newest first",
             "parameters": [
                 path_param("account_id"),
-                query_param("state", {"type": "string", "enum": list(POST_STATES)}, "Only posts in this state."),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
-                query_param("cursor", description="`next_cursor` of the previous page."),
+                *parameters(query=PostQuery),
             ],
             "responses": {"200": json_body(PostPage, "A page of posts"), **NOT_FOUND, **ERRORS},
         },

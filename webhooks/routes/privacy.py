@@ -18,6 +18,7 @@ from socialsync.logs import get_logger
 from socialsync.platforms.instagram import signatures
 from socialsync.store import deletion_requests
 from socialsync.store.deletion_requests import DeletionStatus
+from webhooks.boundary import FORM_TYPES, read_form
 from webhooks.errors import ApiError, not_found
 from webhooks.keys import SERVICES, SETTINGS
 
@@ -27,9 +28,9 @@ DEAUTHORIZE_REASON = "The person removed the app on Meta (deauthorize callback).
 
 
 async def _signed_payload(request: web.Request) -> dict:
-    if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+    if request.content_type not in FORM_TYPES:
         raise ApiError(400, "invalid_signed_request", "Send signed_request as a form field.")
-    form = await request.post()
+    form = await read_form(request)
     value = form.get("signed_request")
     try:
         return signatures.parse_signed_request(

@@ -13,10 +13,11 @@ from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
 from socialsync.store.sync_runs import SyncRunOut
 from webhooks.auth import tenant_of
+from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, path_param, request_body
-from webhooks.routes.accounts import PAGING, page_limit
+from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
+from webhooks.params import PageQuery, parse_query
 
 routes = web.RouteTableDef()
 
@@ -63,14 +64,15 @@ async def start_sync(request: web.Request) -> web.Response:
 @routes.get("/v1/accounts/{account_id}/sync-runs")
 async def list_runs(request: web.Request) -> web.Response:
     account = await account_of(request)
-    limit = page_limit(request)
+    q = parse_query(request, PageQuery)
+    scope, limit = f"sync-runs:{account['_id']}", q.limit
     docs = await sync_runs.list_for_account(
         request.app[SERVICES].store, tenant_of(request), account["_id"], limit=limit + 1,
-        after=request.query.get("cursor") or None,
+        after=open_cursor(request, scope, q.cursor),
     )
     page = SyncRunPage(
         data=[SyncRunOut.from_doc(d) for d in docs[:limit]],
-        next_cursor=docs[limit - 1]["_id"] if len(docs) > limit else None,
+        next_cursor=next_cursor(request, scope, docs[limit - 1]["_id"]) if len(docs) > limit else None,
     )
     return web.json_response(page.model_dump(mode="json"))
 
@@ -101,7 +103,7 @@ OPENAPI_PATHS = {
     "/v1/accounts/{account_id}/sync-runs": {
         "get": {
             "summary": "The account's sync runs, newest first",
-            "parameters": [path_param("account_id"), *PAGING],
+            "parameters": [path_param("account_id"), *parameters(query=PageQuery)],
             "responses": {"200": json_body(SyncRunPage, "A page of runs"), **NOT_FOUND, **ERRORS},
         }
     },

@@ -6,8 +6,6 @@ registration, or ``"rotate_secret": true``) and is never readable afterwards.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +16,11 @@ from socialsync import events, outbound
 from socialsync.events import DeliveryOut
 from socialsync.store import webhook_endpoints
 from webhooks.auth import tenant_of
+from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, json_body, query_param, request_body
-from webhooks.routes.accounts import page_limit
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, parameters, request_body
+from webhooks.params import PageQuery, parse_query
 
 routes = web.RouteTableDef()
 PATH = "/v1/webhook-endpoint"
@@ -92,29 +91,19 @@ async def delete_endpoint(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def _cursor(raw: str | None) -> tuple[datetime, str] | None:
-    if not raw:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        at, _, last = text.partition("|")
-        return datetime.fromisoformat(at), last
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_cursor", "cursor is not a next_cursor this API returned.") from None
-
-
 @routes.get(f"{PATH}/deliveries")
 async def deliveries(request: web.Request) -> web.Response:
-    limit = page_limit(request)
+    q = parse_query(request, PageQuery)
+    scope, limit = f"deliveries:{tenant_of(request)}", q.limit
     docs = await events.list_deliveries(
         request.app[SERVICES].store, tenant_of(request), limit=limit + 1,
-        cursor=_cursor(request.query.get("cursor")),
+        cursor=open_cursor(request, scope, q.cursor, lambda v: (datetime.fromisoformat(v[0]), str(v[1]))),
     )
-    next_cursor = None
+    following = None
     if len(docs) > limit:
         last = docs[limit - 1]
-        next_cursor = base64.urlsafe_b64encode(f"{last['at'].isoformat()}|{last['_id']}".encode()).decode().rstrip("=")
-    page = DeliveryPage(data=[DeliveryOut.from_doc(d) for d in docs[:limit]], next_cursor=next_cursor)
+        following = next_cursor(request, scope, [last["at"].isoformat(), last["_id"]])
+    page = DeliveryPage(data=[DeliveryOut.from_doc(d) for d in docs[:limit]], next_cursor=following)
     return web.json_response(page.model_dump(mode="json"))
 
 
@@ -138,10 +127,7 @@ OPENAPI_PATHS = {
     f"{PATH}/deliveries": {
         "get": {
             "summary": "Delivery attempts, newest first",
-            "parameters": [
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
-                query_param("cursor", description="`next_cursor` of the previous page."),
-            ],
+            "parameters": parameters(query=PageQuery),
             "responses": {"200": json_body(DeliveryPage, "A page of delivery attempts"), **ERRORS},
         }
     },
