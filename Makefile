@@ -10,13 +10,17 @@ EXTRAS := embedded,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test install redis-server bench lock clean
+.PHONY: run test fuzz install redis-server bench lock clean
 
 run: install
 	$(BIN)/socialsync up
 
 test: install redis-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The schemathesis stage alone (it also runs inside `make test`): tests/fuzz/.
+fuzz: install redis-server
+	$(BIN)/python -m pytest tests/fuzz -s $(PYTEST_ARGS)
 
 install: $(STAMP)
 

@@ -135,6 +135,10 @@ def _walk(value: Any, depth: int) -> None:
     if isinstance(value, str):
         if "\x00" in value:
             raise _Refused("nul_character", "a string contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+            raise _Refused("invalid_encoding", "a string holds a lone UTF-16 surrogate") from None
     elif isinstance(value, dict):
         for item in value.values():
             _walk(item, depth + 1)

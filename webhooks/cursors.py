@@ -63,6 +63,8 @@ def unseal(settings: Settings, scope: str, cursor: str) -> Any:
         payload, mac = _unb64(body), _unb64(tag)
     except (binascii.Error, ValueError):
         raise CursorError("not base64url") from None
+    if _b64(payload) != body or _b64(mac) != tag:  # one spelling per cursor: no malleable bits
+        raise CursorError("not canonical base64url")
     if not any(hmac.compare_digest(mac, _mac(k, scope, payload)) for k in _keys(settings)):
         raise CursorError("bad signature")
     return json.loads(payload)
@@ -81,7 +83,7 @@ def open_cursor(
 ) -> T | None:
     """The value sealed in ``cursor``, through ``parse`` (None when there is no cursor), or
     ``400 invalid_cursor`` (also when an authentic cursor has an older shape ``parse`` refuses)."""
-    if cursor is None:
+    if not cursor:
         return None
     try:
         return parse(unseal(request.config_dict[SETTINGS], scope, cursor))

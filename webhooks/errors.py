@@ -45,7 +45,7 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     raw = await read_body(request)
     strict_json(raw)
     try:
-        return model.model_validate_json(raw)
+        return model.model_validate_json(raw, strict=True)  # no "1" for 1, no 0 for false: what the spec says
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}

@@ -93,6 +93,11 @@ def build_spec(modules: Iterable[ModuleType]) -> dict[str, Any]:
         for path, ops in getattr(module, "OPENAPI_PATHS", {}).items():
             paths.setdefault(path, {}).update(ops)
         models += list(getattr(module, "OPENAPI_MODELS", ()))
+    for ops in paths.values():
+        for op in ops.values():
+            if "requestBody" in op:  # parse_body's own answers, on every route with a body
+                op["responses"].setdefault("413", json_body(ErrorOut, "body_too_large"))
+                op["responses"].setdefault("415", json_body(ErrorOut, "unsupported_media_type: send application/json"))
     schemas: dict[str, Any] = {}
     for model in models:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -105,7 +110,9 @@ def build_spec(modules: Iterable[ModuleType]) -> dict[str, Any]:
             "version": "1",
             "description": "Connect creators' social accounts and read what socialsync keeps. "
             "Every /v1 route takes `Authorization: Bearer <api key>`; errors are "
-            '`{"error": {"code", "message"}}`.',
+            '`{"error": {"code", "message"}}`. Strings must not contain NUL (U+0000); JSON numbers '
+            "must be finite and integers fit in 64 bits; object keys must not start with `$` or "
+            "contain `.`; nesting is at most 32 levels; text is UTF-8.",
         },
         "components": {
             "schemas": schemas,

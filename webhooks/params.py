@@ -80,8 +80,8 @@ Limit = Annotated[int, Field(ge=1, le=200, description="Page size (default 50)."
 Flag = Annotated[bool, BeforeValidator(_flag)]
 DateTime = Annotated[datetime, BeforeValidator(_datetime)]
 Id = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=200)]
-Cursor = Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9_\-.]+$",
-                              description="`next_cursor` of the previous page.")]
+Cursor = Annotated[str, Field(max_length=1024, pattern=r"^[A-Za-z0-9_\-.]*$",
+                              description="`next_cursor` of the previous page (empty: the first page).")]
 
 
 class QueryModel(BaseModel):
@@ -141,7 +141,7 @@ def _single_values(source: MultiMapping[str], model: type[BaseModel], where: str
         got = source.getall(key, [])
         if len(got) > 1:
             raise ApiError(400, error_code(model, (name,), "repeated"), f"{where} parameter {key} is given more than once.")
-        if got and got[0] != "":
+        if got:  # an empty value is a value: `limit=` is invalid, `cursor=` is the first page
             values[key] = got[0]
     return values
 

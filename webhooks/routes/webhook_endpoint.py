@@ -26,10 +26,16 @@ routes = web.RouteTableDef()
 PATH = "/v1/webhook-endpoint"
 
 
+EVENT_NAMES = ("*", *events.EVENT_TYPES)
+
+
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: AnyHttpUrl
-    events: list[str] = Field(default_factory=lambda: ["*"], description=f"Event types, or ['*']: {', '.join(events.EVENT_TYPES)}")
+    events: list[str] = Field(
+        default_factory=lambda: ["*"], min_length=1, description="Event types, or ['*'] for all.",
+        json_schema_extra={"items": {"type": "string", "enum": list(EVENT_NAMES)}},  # what _known checks
+    )
     rotate_secret: bool = False
 
     @field_validator("events")
