@@ -1,19 +1,34 @@
-"""The one place that builds the receiver's aiohttp application."""
+"""The one place that builds the receiver's aiohttp application.
+
+The root app holds the middlewares (they wrap every sub-app's handlers too), the services and
+``/healthz``, ``/readyz``, ``/metrics``, ``/data-deletion/{code}``. Three sub-apps:
+- ``/v1``: the CRM API (every route in ``/v1/openapi.json``);
+- ``/oauth``: the browser's callbacks, ``/oauth/{platform}/callback`` (and Facebook's page picker);
+- ``/webhooks``: platform deliveries, ``/webhooks/{source}`` (and Meta's privacy callbacks).
+Route modules keep writing full paths (``/v1/accounts``); ``SUBAPPS`` decides where each route
+lives by its prefix. A platform route that no module serves falls through to the sub-app's
+``/{platform}/callback`` / ``/{source}`` route, which answers with the registry's view: 404 for a name the registry
+does not know, 501 ``not_wired`` for a registered plugin whose receiver is not mounted yet — the
+seam where the generic dispatch to ``registry.for_source(source).inbound`` / ``connect`` goes.
+Another area mounts its own sub-app with ``mount(app, "/ops", sub)`` (it shares the root's keys).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
+from types import ModuleType
 
 from aiohttp import web
 
 from socialsync.config import Settings
 from socialsync.context import open_services
+from socialsync.platforms import registry
 from webhooks import metrics, openapi
 from webhooks.auth import auth_middleware
 from webhooks.boundary import encoding_middleware
-from webhooks.errors import error_middleware
-from webhooks.params import path_middleware
+from webhooks.errors import ApiError, error_middleware
 from webhooks.keys import SERVICES, SETTINGS
+from webhooks.params import path_middleware
 from webhooks.routes import accounts, admin, connect, oauth, ops
 from webhooks.routes import actions, comments, meta_webhooks, privacy, webhook_endpoint
 from webhooks.routes import events as events_routes
@@ -23,12 +38,60 @@ from webhooks.routes import metrics as metrics_routes
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
 ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes)
+SUBAPPS = ("/v1", "/oauth", "/webhooks")
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_services(app[SETTINGS]) as services:
         app[SERVICES] = services
         yield
+
+
+def mount(app: web.Application, prefix: str, sub: web.Application) -> web.Application:
+    """Mount ``sub`` at ``prefix``, sharing the root's settings, metrics and (once started) services,
+    so handlers keep reading ``request.app[SERVICES]`` whichever app they are in."""
+    for key in list(app.keys()):
+        if key not in sub:
+            sub[key] = app[key]
+
+    async def _share_services(sub_app: web.Application) -> None:  # runs after the root's services ctx
+        sub_app[SERVICES] = app[SERVICES]
+
+    sub.on_startup.append(_share_services)
+    app.add_subapp(prefix, sub)
+    return sub
+
+
+def _split(modules: Iterable[ModuleType]) -> dict[str, list[web.RouteDef]]:
+    """Each route under the sub-app whose prefix starts its path (the prefix cut off), else root."""
+    placed: dict[str, list[web.RouteDef]] = {"": [], **{p: [] for p in SUBAPPS}}
+    for module in modules:
+        for route in module.routes:
+            assert isinstance(route, web.RouteDef), route
+            prefix = next((p for p in SUBAPPS if route.path.startswith(p + "/")), "")
+            placed[prefix].append(web.RouteDef(route.method, route.path[len(prefix):], route.handler, route.kwargs))
+    return placed
+
+
+def _known(name: str) -> bool:
+    if name in registry.PLATFORMS:
+        return True
+    return any(registry.plugin_class(p).spec.webhook_source == name for p in registry.PLATFORMS)
+
+
+def _platform_seam(kind: str, param: str, path: str) -> web.RouteTableDef:
+    """``path`` (``/{platform}/callback``, ``/{source}``) for names no route module serves."""
+    table = web.RouteTableDef()
+
+    async def unserved(request: web.Request) -> web.Response:
+        name = request.match_info[param]
+        if not _known(name):
+            raise ApiError(404, "unknown_platform", f"No platform or webhook source named {name!r}.")
+        raise ApiError(501, "not_wired", f"The {kind} of {name!r} is not served yet.")
+
+    table.get(path)(unserved)
+    table.post(path)(unserved)
+    return table
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -41,8 +104,16 @@ def build_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     metrics.install(app)
-    app.cleanup_ctx.append(_services_ctx)
-    for module in ROUTE_MODULES:
-        app.router.add_routes(module.routes)
     app[openapi.SPEC] = openapi.build_spec(ROUTE_MODULES)
+    app.cleanup_ctx.append(_services_ctx)
+    placed = _split(ROUTE_MODULES)
+    app.router.add_routes(placed[""])
+    seams = {"/oauth": _platform_seam("OAuth callback", "platform", "/{platform}/callback"),
+             "/webhooks": _platform_seam("webhook receiver", "source", "/{source}")}
+    for prefix in SUBAPPS:
+        sub = web.Application(client_max_size=settings.max_body_bytes)
+        sub.router.add_routes(placed[prefix])
+        if prefix in seams:
+            sub.router.add_routes(seams[prefix])
+        mount(app, prefix, sub)
     return app
