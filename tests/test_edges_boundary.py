@@ -154,3 +154,22 @@ async def test_disconnecting_twice_answers_the_same_and_emits_once(env: Env) -> 
     assert events == 1
     other = await env.tenant("B")
     assert (await env.http.delete(f"/v1/accounts/{acc.account_id}", headers=env.auth(other))).status_code == 404
+
+
+async def test_a_body_that_trickles_is_cut_off_with_408(env: Env) -> None:
+    import asyncio  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    env.settings.body_read_timeout_seconds = 1.0
+    tenant = await env.tenant()
+    host, port = env.url.removeprefix("http://").split(":")
+    for path, auth in (("/v1/connect", f"Authorization: Bearer {tenant.api_key}\r\n"), ("/webhooks/meta", "")):
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n"
+                     "Content-Length: 100\r\n\r\n{\"platform\"".encode())
+        await writer.drain()
+        started = time.monotonic()
+        head = await asyncio.wait_for(reader.readline(), timeout=15)
+        assert b" 408 " in head, (path, head)
+        assert time.monotonic() - started < 10
+        writer.close()

@@ -16,6 +16,7 @@ platform call happens here. If the enqueue fails after the store succeeded, the 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import Counter as Tally
@@ -106,10 +107,15 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, "body_too_large", f"The body exceeds {limit} bytes.")
     body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "body_too_large", f"The body exceeds {limit} bytes.")
+    timeout = request.app[SETTINGS].body_read_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):  # a trickling client does not hold the handler
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                body += chunk
+                if len(body) > limit:
+                    raise ApiError(413, "body_too_large", f"The body exceeds {limit} bytes.")
+    except TimeoutError:
+        raise ApiError(408, "body_timeout", f"The body did not arrive within {timeout:g} s.") from None
     return bytes(body)
 
 
