@@ -6,10 +6,11 @@ The root app holds the middlewares (they wrap every sub-app's handlers too), the
 - ``/oauth``: the browser's callbacks, ``/oauth/{platform}/callback`` (and Facebook's page picker);
 - ``/webhooks``: platform deliveries, ``/webhooks/{source}`` (and Meta's privacy callbacks).
 Route modules keep writing full paths (``/v1/accounts``); ``SUBAPPS`` decides where each route
-lives by its prefix. A platform route that no module serves falls through to the sub-app's
-``/{platform}/callback`` / ``/{source}`` route, which answers with the registry's view: 404 for a name the registry
-does not know, 501 ``not_wired`` for a registered plugin whose receiver is not mounted yet — the
-seam where the generic dispatch to ``registry.for_source(source).inbound`` / ``connect`` goes.
+lives by its prefix. ``/webhooks/{source}`` dispatches to the plugin registry
+(``routes/meta_webhooks.py``: ``Registry.for_source``). An OAuth callback that no module serves
+falls through to ``/oauth/{platform}/callback`` here, which answers with the registry's view: 404
+``unknown_platform`` for a name it does not know, 501 ``not_wired`` for a registered plugin whose
+callback is not mounted yet — the seam for the generic ``connect.callback`` dispatch.
 Another area mounts its own sub-app with ``mount(app, "/ops", sub)`` (it shares the root's keys).
 """
 
@@ -108,8 +109,7 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services_ctx)
     placed = _split(ROUTE_MODULES)
     app.router.add_routes(placed[""])
-    seams = {"/oauth": _platform_seam("OAuth callback", "platform", "/{platform}/callback"),
-             "/webhooks": _platform_seam("webhook receiver", "source", "/{source}")}
+    seams = {"/oauth": _platform_seam("OAuth callback", "platform", "/{platform}/callback")}
     for prefix in SUBAPPS:
         sub = web.Application(client_max_size=settings.max_body_bytes)
         sub.router.add_routes(placed[prefix])
