@@ -76,6 +76,7 @@ def _datetime(value: Any) -> Any:
     return parse_datetime(value) if isinstance(value, str) else value
 
 
+AsciiInt = BeforeValidator(_ascii_int)  # for integer parameters with their own bounds
 Limit = Annotated[int, Field(ge=1, le=200, description="Page size (default 50)."), BeforeValidator(_ascii_int)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 DateTime = Annotated[datetime, BeforeValidator(_datetime)]

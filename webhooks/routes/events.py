@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from socialsync.crm_events import ledger
 from webhooks.auth import tenant_of
-from webhooks.errors import ApiError
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, json_body, query_param
-from webhooks.routes.accounts import page_limit
+from webhooks.openapi import ERRORS, json_body, parameters
+from webhooks.params import AsciiInt, QueryModel, parse_query
 
 routes = web.RouteTableDef()
 PATH = "/v1/events"
@@ -47,31 +46,22 @@ class LedgerPage(BaseModel):
     retained_after: int = Field(description="The ledger holds the events numbered above this.")
 
 
-def _after(request: web.Request) -> int:
-    raw = request.query.get("after", "0")
-    if not raw.isdigit() or int(raw) > MAX_SEQ:
-        raise ApiError(400, "invalid_after", "after must be a non-negative integer (a `seq` this API returned).")
-    return int(raw)
+class EventQuery(QueryModel):
+    """invalid_after / invalid_limit / invalid_wait (webhooks.params names the codes)."""
 
-
-def _wait(request: web.Request) -> float:
-    raw = request.query.get("wait", "0")
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= MAX_WAIT_SECONDS:  # also NaN
-        raise ApiError(400, "invalid_wait", f"wait must be a number of seconds from 0 to {MAX_WAIT_SECONDS}.")
-    return value
+    after: Annotated[int, Field(ge=0, le=MAX_SEQ, description="Return events with a larger `seq` (default 0)."),
+                     AsciiInt] = 0
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Page size (default 100)."), AsciiInt] = 100
+    wait: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False,
+                                 description="Long-poll: seconds to wait for an event when there is none (default 0).")] = 0.0
 
 
 @routes.get(PATH)
 async def list_events(request: web.Request) -> web.Response:
-    after = _after(request)
-    limit = page_limit(request, default=100, maximum=MAX_LIMIT)
+    q = parse_query(request, EventQuery)
+    after, limit, wait = q.after, q.limit, q.wait
     services = request.app[SERVICES]
     tenant_id = tenant_of(request)
-    wait = _wait(request)
     deadline = time.monotonic() + wait
     while True:
         docs, pruned_through, _last = await ledger.read_after(services.store, tenant_id, after, limit)
@@ -94,11 +84,7 @@ OPENAPI_PATHS = {
     PATH: {
         "get": {
             "summary": "CRM events in ledger order (pull; the same payloads as the push)",
-            "parameters": [
-                query_param("after", {"type": "integer", "minimum": 0}, "Return events with a larger `seq` (default 0)."),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Page size (default 100)."),
-                query_param("wait", {"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}, "Long-poll: seconds to wait for an event when there is none (default 0)."),
-            ],
+            "parameters": parameters(query=EventQuery),
             "responses": {"200": json_body(LedgerPage, "A page of events, oldest first"), **ERRORS},
         }
     },
