@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from socialsync.platforms.youtube.settings import YouTubeSettings
+
 # Real hosts. In sandbox mode each becomes f"{sandbox_url}/{host}".
 INSTAGRAM_WWW = "https://www.instagram.com"
 INSTAGRAM_API = "https://api.instagram.com"
@@ -134,6 +136,9 @@ class Settings(BaseSettings):
     facebook_www_url: str = FACEBOOK_WWW
     facebook_graph_url: str = FACEBOOK_GRAPH
     http_timeout_seconds: float = 20.0
+
+    # --- platform blocks (SOCIALSYNC_<PLATFORM>__<FIELD>) --------------------------------------
+    youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
 
     # --- sandbox ----------------------------------------------------------------------------
     sandbox: bool | None = Field(

@@ -43,6 +43,12 @@ class Endpoints:
     hub: str
 
     @classmethod
+    def for_settings(cls, settings: Any) -> Endpoints:
+        """From the core ``Settings``: real hosts, or their sandbox mirrors in sandbox mode."""
+        block: YouTubeSettings = settings.youtube
+        return cls.resolve(block, lambda real: block.url(real, settings))
+
+    @classmethod
     def resolve(cls, yt: YouTubeSettings, map_url: Any) -> Endpoints:
         """``map_url`` is the core's ``Settings.platform_url`` (real URL -> sandbox mirror)."""
         return cls(

@@ -1,11 +1,14 @@
-"""The YouTube settings block (``Settings.youtube``; env ``SOCIALSYNC_YOUTUBE`` as JSON).
+"""The YouTube settings block (``Settings.youtube``; env ``SOCIALSYNC_YOUTUBE__<FIELD>``).
 
-Without a client id and secret the literals the sandbox accepts are used (sandbox mode).
+Without a client id and secret this platform talks to the sandbox, with the literals the sandbox
+accepts (``PlatformSettings.uses_sandbox``).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from socialsync.platforms.base import PlatformSettings
 
 SCOPE = "https://www.googleapis.com/auth/"
 READONLY = SCOPE + "youtube.readonly"
@@ -24,7 +27,7 @@ ANALYTICS_URL = "https://youtubeanalytics.googleapis.com"
 HUB_URL = "https://pubsubhubbub.appspot.com"
 
 
-class YouTubeSettings(BaseModel):
+class YouTubeSettings(PlatformSettings):
     client_id: str | None = None
     client_secret: SecretStr | None = None
     scopes: list[str] = Field(default_factory=lambda: [READONLY, ANALYTICS, FORCE_SSL, UPLOAD])
@@ -43,6 +46,10 @@ class YouTubeSettings(BaseModel):
     upload_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
     websub_lease_seconds: int = Field(default=432_000, ge=3600)
     project_audited: bool = Field(default=False, description="Uploads stay private until Google's audit.")
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.client_id and self.client_secret)
 
     def resolved_client_id(self, sandbox_mode: bool) -> str:
         return self.client_id or (SANDBOX_CLIENT_ID if sandbox_mode else "")

@@ -117,4 +117,26 @@ def parse_feed(body: bytes) -> FeedChange:
         ref = gone.get("ref", "")
         if ref.startswith("yt:video:"):
             change.deleted.append(ref[len("yt:video:"):])
+        uri = gone.findtext("{http://purl.org/atompub/tombstones/1.0}by/" + ATOM + "uri") or ""
+        if "/channel/" in uri:
+            change.channel_ids.add(uri.rsplit("/channel/", 1)[1].strip())
     return change
+
+
+def callback_token(key: bytes, channel_id: str) -> str:
+    """``<channel id>.<mac>``: the per-account callback path segment. Stateless: only we can
+    make one, so a verification GET for a token we did not hand out is refused."""
+    mac = hmac.new(key, b"websub-callback:" + channel_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{channel_id}.{mac}"
+
+
+def channel_of_token(key: bytes, token: str) -> str | None:
+    channel_id, _, mac = token.rpartition(".")
+    if not channel_id or not hmac.compare_digest(callback_token(key, channel_id), token):
+        return None
+    return channel_id
+
+
+def secret_for(key: bytes, channel_id: str) -> str:
+    """The ``hub.secret`` of one channel's subscription, derived (never stored, never logged)."""
+    return hmac.new(key, b"websub-secret:" + channel_id.encode(), hashlib.sha256).hexdigest()
