@@ -287,6 +287,7 @@ class GooglePrivacy:
 
 
 def build_parts(plugin: YouTubePlatform, context: PlatformContext) -> None:
+    from socialsync.platforms.youtube.publisher import VideoPublisher  # noqa: PLC0415
     from socialsync.platforms.youtube.syncer import ChannelSyncer  # noqa: PLC0415
 
     parts = Parts(plugin, context)
@@ -295,5 +296,6 @@ def build_parts(plugin: YouTubePlatform, context: PlatformContext) -> None:
     plugin.tokens = GoogleTokens(parts)
     plugin.sync = ChannelSyncer(parts)
     plugin.moderate = CommentModerator(parts)
+    plugin.publish = VideoPublisher(parts)
     plugin.inbound = WebSubInbound(parts)
     plugin.privacy = GooglePrivacy(parts)  # type: ignore[assignment]
