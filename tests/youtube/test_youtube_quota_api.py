@@ -1,0 +1,33 @@
+"""GET /v1/platforms/youtube/quota over the real receiver: units spent and left today, blocked
+state, and the planner's numbers."""
+
+from __future__ import annotations
+
+from socialsync.platforms.youtube.quota import QuotaGovernor
+from tests.conftest import Env
+
+
+async def test_quota_view_shows_spent_left_and_plan(env: Env) -> None:
+    tenant = await env.tenant()
+    block = env.settings.youtube
+    gov = QuotaGovernor(env.redis, block.resolved_client_id(True), daily_units=block.daily_units,
+                        reserve_units=block.reserve_units)
+    for _ in range(3):
+        await gov.charge("videos.list", purpose="sync", account_id="acc_x")
+    await gov.charge("comments.insert", purpose="moderation", account_id="acc_x")
+    r = await env.http.get("/v1/platforms/youtube/quota", headers=env.auth(tenant))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["spent"], body["left"]) == (53, 10_000 - 53)
+    assert body["blocked_until"] is None and body["your_accounts"] == {}  # acc_x is not this tenant's
+    assert body["scheduled"]["units_per_channel_per_day"] == 96 and body["scheduled"]["channels_that_fit"] == 93
+    await gov.block_until_reset()
+    blocked = (await env.http.get("/v1/platforms/youtube/quota", headers=env.auth(tenant))).json()
+    assert blocked["blocked_until"] == blocked["resets_at"]
+
+
+async def test_quota_view_needs_auth_and_a_known_platform(env: Env) -> None:
+    tenant = await env.tenant()
+    assert (await env.http.get("/v1/platforms/youtube/quota")).status_code == 401
+    r = await env.http.get("/v1/platforms/instagram/quota", headers=env.auth(tenant))
+    assert r.status_code == 404 and r.json()["error"]["code"] == "no_quota"
