@@ -73,11 +73,11 @@ async def main() -> None:
                 before = await units(yts)
                 cp: dict[str, Any] = {}
                 for stage in ("channel", "videos_all"):
-                    async for batch in plugin.sync.stage(account, stage, cp, now):  # type: ignore[union-attr]
-                        cp = dict(batch.checkpoint)
+                    async for batch in plugin.sync.stage(account, stage, checkpoint={}, state=cp, now=now):  # type: ignore[union-attr]
+                        cp = dict(batch.state) if batch.state is not None else cp
                 full = await units(yts) - before
                 analytics_before = (await yts.get("/_sandbox/stats")).json()["by_endpoint"]
-                async for _ in plugin.sync.stage(account, "analytics", cp, now):  # type: ignore[union-attr]
+                async for _ in plugin.sync.stage(account, "analytics", checkpoint={}, state={}, now=now):  # type: ignore[union-attr]
                     pass
                 after = (await yts.get("/_sandbox/stats")).json()["by_endpoint"]
                 reports = sum(v for k, v in after.items() if "/v2/reports" in k) - \
@@ -85,16 +85,16 @@ async def main() -> None:
                 await yts.post("/_sandbox/youtube/videos", json={"channel": "yt_creator", "title": "fresh"})
                 present += 1
                 before = await units(yts)
-                async for batch in plugin.sync.stage(account, "channel", cp, now):  # type: ignore[union-attr]
+                async for batch in plugin.sync.stage(account, "channel", checkpoint={}, state={}, now=now):  # type: ignore[union-attr]
                     pass
-                async for batch in plugin.sync.stage(account, "videos_new", cp, now):  # type: ignore[union-attr]
+                async for batch in plugin.sync.stage(account, "videos_new", checkpoint={}, state=cp, now=now):  # type: ignore[union-attr]
                     pass
                 incremental = await units(yts) - before
                 before = await units(yts)
                 naive_cp: dict[str, Any] = {}
                 for stage in ("channel", "videos_all"):
-                    async for batch in plugin.sync.stage(account, stage, naive_cp, now):  # type: ignore[union-attr]
-                        naive_cp = dict(batch.checkpoint)
+                    async for batch in plugin.sync.stage(account, stage, checkpoint={}, state=naive_cp, now=now):  # type: ignore[union-attr]
+                        naive_cp = dict(batch.state) if batch.state is not None else naive_cp
                 naive = await units(yts) - before
                 rows.append((present - 1, full, 2 * math.ceil((present - 1) / 50) + 1, reports, incremental, naive))
                 await yts.post("/_sandbox/youtube/quota", json={"units_used": 0})

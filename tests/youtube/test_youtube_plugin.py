@@ -84,9 +84,15 @@ async def _connect(yts: httpx.AsyncClient, plugin: YouTubePlatform, account: str
                       extra=new.extra)
 
 
-async def _drain(plugin: YouTubePlatform, account: AccountRef, stage: str, cp: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
-    batches = [b async for b in plugin.sync.stage(account, stage, cp or {}, datetime.now(UTC))]  # type: ignore[union-attr]
-    return [r for b in batches for r in b.records], (batches[-1].checkpoint if batches else {})
+async def _drain(plugin: YouTubePlatform, account: AccountRef, stage: str, state: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """Run a stage from its start with the cross-run ``state``; returns (records, new state)."""
+    batches = [b async for b in plugin.sync.stage(account, stage, checkpoint={}, state=state or {},  # type: ignore[union-attr]
+                                                  now=datetime.now(UTC))]
+    new_state = dict(state or {})
+    for b in batches:
+        if b.state is not None:
+            new_state = dict(b.state)
+    return [r for b in batches for r in b.records], new_state
 
 
 async def test_connect_gives_the_channel_with_its_grant(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
@@ -148,9 +154,9 @@ async def test_testing_mode_expiry_is_named_in_the_reason(yts: httpx.AsyncClient
 async def test_full_then_incremental_sync_units(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
     account = await _connect(yts, plugin)
     base = await units_used(yts)  # connect read the channel once
-    profile, cp = await _drain(plugin, account, "channel")
+    profile, _ = await _drain(plugin, account, "channel")
     assert isinstance(profile[0], ProfileRecord) and any(isinstance(r, MetricPoint) for r in profile)
-    videos, cp = await _drain(plugin, account, "videos_all", cp)
+    videos, cp = await _drain(plugin, account, "videos_all")
     media = [r for r in videos if isinstance(r, MediaRecord)]
     assert len(media) == 150 and media[0].fields["platform"] == "youtube"
     assert await units_used(yts) - base == 7  # 1 + 2 * ceil(150 / 50)
@@ -159,7 +165,7 @@ async def test_full_then_incremental_sync_units(yts: httpx.AsyncClient, plugin: 
     _, _ = await _drain(plugin, account, "channel")
     new, cp2 = await _drain(plugin, account, "videos_new", cp)
     assert await units_used(yts) - before <= 3
-    assert added in {r.platform_id for r in new if isinstance(r, MediaRecord)} and cp2["new"] == 1
+    assert added in {r.platform_id for r in new if isinstance(r, MediaRecord)} and cp2["recent"][0][0] == added
 
 
 async def test_hidden_subscribers_give_no_follower_point(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
@@ -172,14 +178,15 @@ async def test_hidden_subscribers_give_no_follower_point(yts: httpx.AsyncClient,
 async def test_analytics_not_yet_available_is_not_zero(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
     account = await _connect(yts, plugin)
     await yts.post("/_sandbox/youtube/app", json={"analytics_lag_days": 30})
-    records, cp = await _drain(plugin, account, "analytics")
-    assert all(isinstance(r, ItemProblem) for r in records) and cp["through"] is None
+    records, state = await _drain(plugin, account, "analytics")
+    assert all(isinstance(r, ItemProblem) for r in records) and state["through"] is None
     audience, _ = await _drain(plugin, account, "audience")
     assert all(isinstance(r, ItemProblem) for r in audience)
     await yts.post("/_sandbox/youtube/app", json={"analytics_lag_days": 3})
-    records, cp = await _drain(plugin, account, "analytics")
+    records, state = await _drain(plugin, account, "analytics")
     views = [r for r in records if isinstance(r, MetricPoint) and r.metric == "views"]
-    assert len(views) >= 20 and all(v.value > 0 for v in views)
+    assert len(views) >= 20 and all(v.value > 0 for v in views) and state["through"]
+    assert any(r.subject == "media" for r in records if isinstance(r, MetricPoint))
     audience, _ = await _drain(plugin, account, "audience")
     assert {r.breakdown for r in audience if isinstance(r, AudienceRecord)} == {"age_gender", "country"}
 
@@ -209,7 +216,7 @@ async def test_quota_exceeded_mid_sync_defers_and_calls_nothing(yts: httpx.Async
     account = await _connect(yts, plugin)
     await yts.post("/_sandbox/youtube/quota", json={"daily_units": 4})  # connect used 1
     with pytest.raises(PlatformError) as stopped:
-        await _drain(plugin, account, "videos_all", {"uploads_playlist_id": "UUsandboxcreator000000001"})
+        await _drain(plugin, account, "videos_all")
     assert stopped.value.kind is ErrorKind.QUOTA_EXCEEDED and stopped.value.retry_after
     sent = (await yts.get("/_sandbox/stats")).json()["total"]
     with pytest.raises(QuotaDeferred):
@@ -222,18 +229,19 @@ async def test_websub_handshake_signature_and_feed(plugin: YouTubePlatform) -> N
     channel = "UCsandboxcreator000000001"
     path = inbound.callback_path(channel)  # type: ignore[union-attr]
     token = path.rsplit("/", 1)[1]
-    verify = {"token": token, "hub.mode": "subscribe", "hub.topic": websub.topic_for(channel), "hub.challenge": "c1"}
-    assert inbound.handshake(InboundRequest("GET", verify, {}, b"")).body == "c1"  # type: ignore[union-attr]
-    forged = {**verify, "token": channel + ".0000"}
-    assert inbound.handshake(InboundRequest("GET", forged, {}, b"")).status == 404  # type: ignore[union-attr]
+    verify = {"hub.mode": "subscribe", "hub.topic": websub.topic_for(channel), "hub.challenge": "c1"}
+    mine = {"token": token}
+    assert inbound.handshake(InboundRequest("GET", verify, {}, b"", path_params=mine)).body == "c1"  # type: ignore[union-attr]
+    forged = {"token": channel + ".0000"}
+    assert inbound.handshake(InboundRequest("GET", verify, {}, b"", path_params=forged)).status == 404  # type: ignore[union-attr]
     other = {**verify, "hub.topic": websub.topic_for("UCother")}
-    assert inbound.handshake(InboundRequest("GET", other, {}, b"")).status == 404  # type: ignore[union-attr]
+    assert inbound.handshake(InboundRequest("GET", other, {}, b"", path_params=mine)).status == 404  # type: ignore[union-attr]
     from sandbox.youtube.hub import atom_entry  # noqa: PLC0415
     from sandbox.youtube.model import Video  # noqa: PLC0415
 
     body = atom_entry(Video("vidNEW", channel, "t", time.time(), 10), "c").encode()
     secret = websub.secret_for(plugin.parts.websub_key, channel)  # type: ignore[attr-defined]
-    good = InboundRequest("POST", {"token": token}, {"X-Hub-Signature": websub.sign(secret, body)}, body)
+    good = InboundRequest("POST", {}, {"X-Hub-Signature": websub.sign(secret, body)}, body, path_params=mine)
     assert inbound.verify(good, datetime.now(UTC))  # type: ignore[union-attr]
     assert not inbound.verify(replace(good, body=body + b" "), datetime.now(UTC))  # type: ignore[union-attr]
     [change] = inbound.normalize(body)  # type: ignore[union-attr]

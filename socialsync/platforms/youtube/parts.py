@@ -52,7 +52,8 @@ class Parts:
         self.block = plugin.block
         self.http = context.http
         self.endpoints = Endpoints.for_settings(context.settings)
-        self.now = getattr(context, "clock", None) or time.time
+        clock = getattr(context, "clock", None)
+        self.now = clock if callable(clock) else (getattr(clock, "time", None) or time.time)
         redis = getattr(context, "redis", None)
         self.governor = None if redis is None else QuotaGovernor(
             redis, plugin.client_id, daily_units=self.block.daily_units,
@@ -212,13 +213,14 @@ class CommentModerator:
 
 
 class WebSubInbound:
-    """``/webhooks/youtube/{token}``: the core passes the path token as ``query["token"]``."""
+    """``/webhooks/youtube/{token}``: the token is the callback's path parameter."""
 
     def __init__(self, parts: Parts) -> None:
         self.p = parts
 
     def _channel(self, request: InboundRequest) -> str | None:
-        return websub.channel_of_token(self.p.websub_key, request.query.get("token", ""))
+        token = request.path_params.get("token") or request.query.get("token", "")
+        return websub.channel_of_token(self.p.websub_key, token)
 
     def handshake(self, request: InboundRequest) -> HandshakeAnswer:
         channel_id = self._channel(request)

@@ -1,9 +1,10 @@
 """Sync stages of a YouTube channel (``spec.sync_kinds``), yielding records + checkpoints.
 
-Checkpoints carry what the next run needs (Airbyte-style state): ``recent`` = the newest
-uploads as ``[video id, published at]`` (the incremental listing stops at the first of them;
-those inside the look-back get their statistics refreshed), ``newest_comment_at`` and the last
-analytics day stored. Units: ``channel`` 1; ``videos_all`` 2 per 50 videos; ``videos_new`` 2
+The cross-run ``state`` (kept by the core per account and stage) carries what the next run
+needs: ``recent`` = the newest uploads as ``[video id, published at]`` (the incremental listing
+stops at the first of them; those inside the look-back get their statistics refreshed),
+``newest_comment_at`` and the last analytics day stored (``through``). The ``checkpoint`` is
+this run's progress (the playlist page token of a full listing). Units: ``channel`` 1; ``videos_all`` 2 per 50 videos; ``videos_new`` 2
 when fewer than 50 videos are new or recent; ``comments`` 1 per 100 threads (+1 per long
 thread); analytics are not Data API units.
 """
@@ -55,12 +56,14 @@ class ChannelSyncer:
     def __init__(self, parts: Parts) -> None:
         self.p = parts
 
-    def stage(self, account: AccountRef, name: str, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+    def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
+              state: Mapping[str, Any] | None = None, now: datetime) -> AsyncIterator[SyncBatch]:
         runner = {
             "channel": self._channel, "videos_all": self._videos_all, "videos_new": self._videos_new,
             "analytics": self._analytics, "audience": self._audience, "comments": self._comments,
         }[name]
-        return self._guard(runner(account, dict(checkpoint), now))
+        # one dict per stage: this run's progress over the state kept across runs
+        return self._guard(runner(account, {**(state or {}), **checkpoint}, now))
 
     async def _guard(self, batches: AsyncIterator[SyncBatch]) -> AsyncIterator[SyncBatch]:
         from socialsync.platforms.youtube.plugin import to_platform_error  # noqa: PLC0415
@@ -112,7 +115,8 @@ class ChannelSyncer:
             token = body.get("nextPageToken")
             yield SyncBatch([media_record(v) for v in videos],
                             {"page_token": token, "recent": recent, "uploads_playlist_id": playlist,
-                             "complete": not token}, calls=yt.calls)
+                             "complete": not token}, calls=yt.calls,
+                            state={"recent": recent, "uploads_playlist_id": playlist})
             if not token:
                 return
 
@@ -136,7 +140,8 @@ class ChannelSyncer:
         records += [MediaRecord(platform_id=vid, fields={"deleted": True, "platform": "youtube"}) for vid in gone]
         recent = [r for r in _recent(videos, recent) if r[0] not in set(gone)]
         yield SyncBatch(records, {"recent": recent, "uploads_playlist_id": playlist,
-                                  "new": len(listing.ids), "stopped_at": listing.stopped_at_known}, calls=yt.calls)
+                                  "new": len(listing.ids), "stopped_at": listing.stopped_at_known}, calls=yt.calls,
+                        state={"recent": recent, "uploads_playlist_id": playlist})
 
     async def _analytics(self, account: AccountRef, cp: dict[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
         yt = self._client(account)
@@ -146,7 +151,8 @@ class ChannelSyncer:
             end - timedelta(days=self.p.block.analytics_days)
         table = await analytics.daily(yt, start, end)
         if not table.available:
-            yield SyncBatch([ItemProblem("analytics", NOT_YET)], {"through": through}, calls=yt.calls)
+            yield SyncBatch([ItemProblem("analytics", NOT_YET)], {"through": through}, calls=yt.calls,
+                            state={"through": through})
             return
         points: list[Any] = []
         last = through
@@ -156,14 +162,19 @@ class ChannelSyncer:
             for metric, value in row.items():
                 if metric != "day" and value is not None:
                     points.append(MetricPoint(metric, day, float(value)))
-        recent_ids = [vid for vid, _ in (cp.get("recent") or [])][:50]
+        # per-video totals for the newest uploads: one playlist page (1 unit) names them
+        playlist = self._playlist(account, cp)
+        page = await yt.get("playlistItems.list", "/youtube/v3/playlistItems",
+                            {"part": "contentDetails", "playlistId": playlist, "maxResults": "50"})
+        recent_ids = [str((i.get("contentDetails") or {}).get("videoId")) for i in page.get("items") or []]
         per_video = await analytics.per_video(yt, start, end, recent_ids)
         for row in per_video.rows:
             for metric, value in row.items():
                 if metric != "video":
                     points.append(MetricPoint(f"period_{metric}", now, float(value), subject="media",
                                               subject_id=str(row["video"])))
-        yield SyncBatch(points, {"through": last}, calls=yt.calls)
+        yield SyncBatch(points, {"through": last}, calls=yt.calls,
+                        state={"through": last})
 
     async def _audience(self, account: AccountRef, cp: dict[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
         yt = self._client(account)
@@ -195,4 +206,5 @@ class ChannelSyncer:
                                          timestamp=c.timestamp, parent_id=c.parent_id,
                                          from_id=c.author_channel_id, from_username=c.author_name,
                                          extra={"like_count": c.like_count}))
-        yield SyncBatch(records, {"newest_comment_at": newest}, calls=yt.calls)
+        yield SyncBatch(records, {"newest_comment_at": newest}, calls=yt.calls,
+                        state={"newest_comment_at": newest})
