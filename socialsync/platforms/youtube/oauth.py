@@ -41,13 +41,14 @@ def challenge_of(verifier: str) -> str:
 
 
 def authorize_url(endpoints: Endpoints, *, client_id: str, redirect_uri: str, scopes: list[str],
-                  state: str, code_verifier: str) -> str:
+                  state: str, code_challenge: str | None) -> str:
     params = {
         "client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code",
         "scope": " ".join(scopes), "state": state, "access_type": "offline",
         "include_granted_scopes": "true", "prompt": "consent",
-        "code_challenge": challenge_of(code_verifier), "code_challenge_method": "S256",
     }
+    if code_challenge:
+        params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
     return f"{endpoints.accounts}{AUTHORIZE_PATH}?{urlencode(params)}"
 
 

@@ -78,16 +78,8 @@ class GoogleConnector:
         self.p = parts
 
     def authorize_url(self, login: str, *, state: str, redirect_uri: str, code_challenge: str | None = None) -> str:
-        from urllib.parse import urlencode  # noqa: PLC0415
-
-        params = {
-            "client_id": self.p.plugin.client_id, "redirect_uri": redirect_uri, "response_type": "code",
-            "scope": " ".join(self.p.block.scopes), "state": state, "access_type": "offline",
-            "include_granted_scopes": "true", "prompt": "consent",
-        }
-        if code_challenge:
-            params |= {"code_challenge": code_challenge, "code_challenge_method": "S256"}
-        return f"{self.p.endpoints.accounts}{oauth.AUTHORIZE_PATH}?{urlencode(params)}"
+        return oauth.authorize_url(self.p.endpoints, client_id=self.p.plugin.client_id, redirect_uri=redirect_uri,
+                                   scopes=list(self.p.block.scopes), state=state, code_challenge=code_challenge)
 
     async def callback(self, login: str, *, params: Mapping[str, str], redirect_uri: str,
                        code_verifier: str | None = None) -> Sequence[NewAccount]:
