@@ -142,3 +142,28 @@ async def test_expired_session_is_replaced_before_its_first_byte(
     post, actions = await _drive(plugin, account, post)
     assert actions[-1] == "published" and post["upload_sessions"] == 2
     assert len(await _published(yts)) == 1
+
+
+async def test_outside_sandbox_mode_video_urls_must_be_public_https(redis_url: str) -> None:
+    from redis.asyncio import Redis  # noqa: PLC0415
+
+    from socialsync.config import Settings  # noqa: PLC0415
+    from socialsync.platforms.base import AccountRef, Credentials  # noqa: PLC0415
+    from socialsync.platforms.registry import Registry  # noqa: PLC0415
+    from socialsync.platforms.youtube.settings import YouTubeSettings  # noqa: PLC0415
+
+    settings = Settings(sandbox=False, youtube=YouTubeSettings(client_id="real.apps.googleusercontent.com",
+                                                               client_secret="s3cr3t"))  # type: ignore[arg-type]
+    redis = Redis.from_url(redis_url)
+    async with httpx.AsyncClient() as http:
+        real = Registry.build(Context(settings, http, redis), ["youtube"]).get("youtube")
+        assert not real.sandbox_mode  # type: ignore[attr-defined]
+        account = AccountRef("a", "t", "youtube", "google", "UC1", Credentials("x", "google_oauth2"))
+        now = datetime.now(UTC)
+        for url in ("http://cdn.example.com/a.mp4", "https://127.0.0.1/a.mp4", "https://localhost/a.mp4",
+                    "https://10.0.0.5/a.mp4"):
+            with pytest.raises(PublishRejected) as refused:
+                real.publish.validate(account, _request(url), now)  # type: ignore[union-attr]
+            assert refused.value.code == "invalid_video_url", url
+        assert real.publish.validate(account, _request("https://cdn.example.com/a.mp4"), now)  # type: ignore[union-attr]
+    await redis.aclose()
