@@ -91,3 +91,28 @@ async def test_push_flow(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> Non
         assert await units_used(yts) - before <= 3
     finally:
         await runner.cleanup()
+
+
+async def test_disconnect_revokes_at_google_and_unsubscribes(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
+    from tests.youtube.sandbox_helpers import refresh  # noqa: PLC0415
+
+    account = await _connect(yts, plugin)
+    receiver = Receiver(plugin)
+    runner, url = await serve(receiver.app)
+    try:
+        plugin.parts.settings.public_url = url  # type: ignore[attr-defined]  # the callback base
+        assert await plugin.inbound.subscribe(account.external_id, url) == 202  # type: ignore[union-attr]
+        for _ in range(100):
+            if (await yts.get("/_sandbox/youtube/hub")).json()["subscriptions"]:
+                break
+            await asyncio.sleep(0.05)
+        await plugin.privacy.revoke(account)  # type: ignore[union-attr]
+        dead = await refresh(yts, account.credentials.refresh_token or "")
+        assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
+        for _ in range(100):
+            if not (await yts.get("/_sandbox/youtube/hub")).json()["subscriptions"]:
+                break
+            await asyncio.sleep(0.05)
+        assert (await yts.get("/_sandbox/youtube/hub")).json()["subscriptions"] == []
+    finally:
+        await runner.cleanup()
