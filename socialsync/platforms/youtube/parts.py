@@ -58,8 +58,11 @@ class Parts:
         self.governor = None if redis is None else QuotaGovernor(
             redis, plugin.client_id, daily_units=self.block.daily_units,
             reserve_units=self.block.reserve_units, now=self.now)
+        # The WebSub key: from the app secret and the first token key (never stored, never logged).
+        keys = getattr(context.settings, "token_keys", None) or []
+        first_key = keys[0].get_secret_value() if keys and hasattr(keys[0], "get_secret_value") else ""
         key_material = (self.block.client_secret.get_secret_value() if self.block.client_secret else "") + \
-            "|" + str(getattr(context.settings, "token_keys", "") or "")
+            "|" + first_key
         self.websub_key = hashlib.sha256(b"socialsync-youtube-websub|" + key_material.encode()).digest()
 
     def client(self, token: str, *, account_id: str | None, active_accounts: int = 1) -> YouTubeClient:
