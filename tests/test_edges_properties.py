@@ -151,3 +151,14 @@ def test_a_cursor_has_one_spelling(value: object) -> None:
             if variant != sealed:
                 with pytest.raises(cursors.CursorError):
                     cursors.unseal(CONFIG, "s", variant)
+
+
+def test_integer_parameters_reach_their_documented_maximum() -> None:
+    """Found by the fuzz stage: 2**62 (19 digits) is a valid `after` of GET /v1/events."""
+    from webhooks.routes.events import MAX_SEQ, EventQuery  # noqa: PLC0415
+
+    assert _validate(EventQuery, {"after": str(MAX_SEQ)}, "query").after == MAX_SEQ
+    with pytest.raises(ApiError):
+        _validate(EventQuery, {"after": str(MAX_SEQ + 1)}, "query")
+    with pytest.raises(ApiError):
+        _validate(EventQuery, {"after": "9" * 20}, "query")

@@ -26,7 +26,7 @@ from webhooks.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 
-_ASCII_INT = re.compile(r"[0-9]{1,18}")
+_ASCII_INT = re.compile(r"[0-9]{1,19}")  # int64 has 19 digits; each field bounds the value
 ID_PATTERN = r"^[A-Za-z0-9_.:\-]{1,200}$"
 _ID = re.compile(ID_PATTERN)
 TRUE, FALSE = ("true", "1"), ("false", "0")
