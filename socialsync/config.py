@@ -150,7 +150,12 @@ class Settings(BaseSettings):
     sandbox_url: str | None = None
 
     # --- worker -----------------------------------------------------------------------------
-    worker_max_jobs: int = 20
+    worker_max_jobs: int = Field(default=20, description="Jobs run at once, per queue the worker serves.")
+    worker_queues: str = Field(
+        default="",
+        description="Comma-separated workload queues this worker process serves (webhooks, sync, "
+        "publish, default); empty: all of them. See socialsync/queue.py.",
+    )
     job_timeout_seconds: int = Field(
         default=60,
         description="Longest a job may run. arq also blocks a job id for this (+10 s) after a "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from arq.connections import ArqRedis
-from arq.jobs import Job
+from arq.jobs import Job, JobStatus
 
 TOKENS_REFRESH_DUE = "tokens.refresh_due"
 TOKENS_REFRESH_ACCOUNT = "tokens.refresh_account"
@@ -108,11 +108,83 @@ def sync_job_id(account_id: str, run_id: str) -> str:
     return f"sync:{account_id}:{run_id}"
 
 
+# --- queues: one per workload (issue 8 §3) -------------------------------------------------
+# A webhook drain must not wait behind a sync backlog, and a publishing step not behind either.
+# Each workload has its own arq queue (a sorted set) and its own arq Worker in the worker
+# process (worker/main.py): its read limit, timeouts and concurrency are its own, and a dead
+# worker's job ids in one queue cannot fill the head of another. Names derive from
+# ``Settings.queue_name`` (the base): ``{base}:webhooks``, ``{base}:sync``, ``{base}:publish``, and
+# the base itself for ``default`` (every other job, and any job enqueued without a queue: the
+# default queue's Worker knows every function).
+WEBHOOKS, SYNC, PUBLISH, DEFAULT = "webhooks", "sync", "publish", "default"
+WORKLOADS = (WEBHOOKS, SYNC, PUBLISH, DEFAULT)
+WORKLOAD_OF: dict[str, str] = {
+    WEBHOOKS_DRAIN: WEBHOOKS, WEBHOOKS_PROCESS_EVENT: WEBHOOKS, WEBHOOKS_SWEEP: WEBHOOKS,
+    SYNC_RUN: SYNC, SYNC_SCHEDULE: SYNC,
+    PUBLISH_ADVANCE: PUBLISH, PUBLISH_FOLLOW_UP: PUBLISH, PUBLISH_SWEEP: PUBLISH,
+}
+
+
+def workload_of(name: str) -> str:
+    """The workload (queue) a job name belongs to; unknown names are ``default``."""
+    return WORKLOAD_OF.get(name, DEFAULT)
+
+
+def queue_name_for(base: str, workload: str) -> str:
+    if workload not in WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}: one of {', '.join(WORKLOADS)}")
+    return base if workload == DEFAULT else f"{base}:{workload}"
+
+
+def all_queue_names(base: str) -> dict[str, str]:
+    """workload → arq queue name, for every workload (e.g. to show queue depths)."""
+    return {w: queue_name_for(base, w) for w in WORKLOADS}
+
+
+def queue_of(redis: ArqRedis, name: str) -> str:
+    """The queue a job of ``name`` goes to, for a pool made by ``socialsync.context`` (whose
+    default queue is the base name)."""
+    return queue_name_for(redis.default_queue_name, workload_of(name))
+
+
 async def enqueue(
     redis: ArqRedis, name: str, *args: object, job_id: str, defer_seconds: float | None = None,
-    queue_name: str | None = None,
+    queue_name: str | None = None, expires_seconds: float | None = None,
 ) -> Job | None:
-    """Enqueue once; None means the same job already exists (that is fine)."""
+    """Enqueue once, on the job's workload queue; None means the same job already exists (that is
+    fine). ``expires_seconds``: arq drops the job if it has not started by then (late work that
+    is worthless; the project's sweeps cover what must still happen)."""
     return await redis.enqueue_job(
-        name, *args, _job_id=job_id, _defer_by=defer_seconds, _queue_name=queue_name
+        name, *args, _job_id=job_id, _defer_by=defer_seconds,
+        _queue_name=queue_name or queue_of(redis, name), _expires=expires_seconds,
     )
+
+
+async def enqueue_at(
+    redis: ArqRedis, name: str, *args: object, job_id: str, when: datetime,
+) -> Job | None:
+    """Enqueue once with an explicit due time (a past one keeps a job's place in its queue:
+    arq orders due jobs by score, and the score is when the job became due)."""
+    return await redis.enqueue_job(
+        name, *args, _job_id=job_id, _defer_until=when, _queue_name=queue_of(redis, name)
+    )
+
+
+def job(redis: ArqRedis, name: str, job_id: str) -> Job:
+    """arq's public handle on a job of ``name`` (status, abort), on its workload queue."""
+    return Job(job_id, redis, _queue_name=queue_of(redis, name))
+
+
+async def withdraw(redis: ArqRedis, name: str, job_id: str) -> bool:
+    """Withdraw a job that must not run (arq's ``Job.abort()``; every Worker allows aborts): a
+    deferred one is made due and dropped as aborted by the next poll of its queue, a running one
+    is cancelled by its worker. Does not wait for the outcome. False when there was nothing to
+    withdraw (finished, or unknown)."""
+    handle = job(redis, name, job_id)
+    if await handle.status() not in (JobStatus.deferred, JobStatus.queued, JobStatus.in_progress):
+        return False
+    try:
+        await handle.abort(timeout=0, poll_delay=0)
+    except TimeoutError:
+        pass  # the abort is recorded; its outcome is not awaited
+    return True

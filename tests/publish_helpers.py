@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from socialsync import queue
 from socialsync.store import posts as post_store
 from tests.conftest import Env
 from tests.flows import connect
+from worker.main import build_worker
 
 IMAGE = "https://cdn.example.com/photo.jpg"
 VIDEO = "https://cdn.example.com/clip.mp4"
@@ -85,3 +90,29 @@ async def stored(env: Env, post_id: str) -> dict[str, Any]:
 
 async def calls(env: Env) -> dict[str, int]:
     return (await env.sandbox.get("/_sandbox/stats")).json()["by_endpoint"]
+
+
+def publish_queue(env: Env) -> str:
+    """The arq queue (sorted set) holding the publishing jobs."""
+    return queue.queue_name_for(env.settings.queue_name, queue.PUBLISH)
+
+
+async def run_worker_until(env: Env, done: Callable[[], Awaitable[bool]], *, within: float,
+                           **overrides: object) -> float:
+    """Run the real worker (not burst: a dead worker's job ids stay in the queue until arq
+    releases them, and a burst worker would wait for that) until ``done()``; seconds it took.
+    Fails when ``done()`` is still false after ``within`` seconds."""
+    group = build_worker(env.settings, poll_delay=0.05, handle_signals=False, **overrides)
+    task = asyncio.ensure_future(group.main())
+    started = time.monotonic()
+    try:
+        while not await done():
+            assert not task.done(), task.exception() if task.done() else None
+            if time.monotonic() - started > within:
+                raise AssertionError(f"not done after {within} s")
+            await asyncio.sleep(0.1)
+        return time.monotonic() - started
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await group.close()

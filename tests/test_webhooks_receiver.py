@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from socialsync import queue
 from socialsync.devservers import free_port, mongo_process
 from tests.conftest import Env, make_settings, serve
 from tests.webhooks_helpers import (
@@ -164,7 +165,7 @@ async def test_mongodb_down_answers_503_and_enqueues_nothing(tmp_path: Path, red
             r = await client.post("/webhooks/meta", content=body.replace(b"41", b"42"), headers={**headers, "X-Hub-Signature-256": sign(body.replace(b"41", b"42"))})
             assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable"
             from webhooks.keys import SERVICES
-            queued = await app[SERVICES].redis.zcard(settings.queue_name)
+            queued = await app[SERVICES].redis.zcard(queue.queue_name_for(settings.queue_name, queue.WEBHOOKS))
             assert queued == 1  # only the first, acknowledged delivery
     finally:
         proc.kill()
@@ -185,7 +186,7 @@ async def test_events_whose_jobs_were_lost_are_stored_by_the_sweeper(env: Env) -
     events = [e async for e in env.services.store["webhook_events"].find({}).sort("received_at", 1)]
     for e in events[:10]:
         await process_event({"services": env.services}, e["_id"])
-    await env.redis.delete(env.settings.queue_name)
+    await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())
     await env.run_worker()
     assert len(await comment_docs(env, account_id=acc.account_id)) == 10
     env.settings.webhook_sweep_after_seconds = 0
@@ -211,7 +212,7 @@ async def test_a_rerun_after_a_crash_between_upsert_and_completion_writes_nothin
 
 # --- batch processing (drain jobs) ---------------------------------------------------------------
 async def queued_job_ids(env: Env) -> list[str]:
-    return [m.decode() for m in await env.redis.zrange(env.settings.queue_name, 0, -1)]
+    return [m.decode() for m in await env.redis.zrange(queue.queue_name_for(env.settings.queue_name, queue.WEBHOOKS), 0, -1)]
 
 
 async def pages_of_processed(env: Env) -> dict[str, int]:
@@ -257,7 +258,7 @@ async def test_a_drain_reads_in_pages_and_hands_over_when_its_time_budget_is_spe
     ids = [str(17900000000400000 + i) for i in range(20)]
     for cid in ids:
         assert (await post_event(env, payload(acc.ig_id, [comment_change(cid)]))).status_code == 200
-    await env.redis.delete(env.settings.queue_name)  # leave a single drain to do it all
+    await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())  # leave a single drain to do it all
     await queue.enqueue(env.services.redis, queue.WEBHOOKS_DRAIN, job_id="drain-test")
     monkeypatch.setattr(jobs, "DRAIN_BATCH", 7)
     monkeypatch.setattr(jobs, "DRAIN_BUDGET_SECONDS", -1.0)  # one page per job, then hand over
@@ -286,7 +287,7 @@ async def test_a_worker_that_died_holding_a_claim_is_recovered_by_the_sweeper(en
     lease, _ = drain_keys(env.services)
     await env.redis.set(lease, "dead-worker", px=60_000)
     page = await webhook_events.pending_page(env.services.store, limit=500)
-    await env.redis.delete(env.settings.queue_name)
+    await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())
     store = env.services.store
     original = webhook_events.mark_processed_many
     try:
@@ -329,7 +330,7 @@ async def test_two_drains_at_once_do_not_both_process_the_same_events(env: Env) 
     await env.run_worker()
     for cid in ("17900000000700001", "17900000000700002"):
         await post_event(env, payload(acc.ig_id, [comment_change(cid)]))
-    await env.redis.delete(env.settings.queue_name)
+    await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())
     ctx = {"services": env.services}
     results = await asyncio.gather(jobs.drain(ctx), jobs.drain(ctx), jobs.drain(ctx))
     assert sum(r.get("events", 0) for r in results) == 2  # each event processed once
@@ -346,7 +347,7 @@ async def test_an_event_whose_drain_found_the_lease_held_is_processed_by_the_hol
     acc = await connected(env)
     await env.run_worker()
     await post_event(env, payload(acc.ig_id, [comment_change("17900000000800001")]))
-    await env.redis.delete(env.settings.queue_name)
+    await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())
     ctx = {"services": env.services}
     redis = env.services.redis
     release = redis.eval
@@ -355,7 +356,7 @@ async def test_an_event_whose_drain_found_the_lease_held_is_processed_by_the_hol
     async def arrive_then_release(*args: object) -> object:
         if not late:  # once: a delivery lands and its drain runs, just before the release
             await post_event(env, payload(acc.ig_id, [comment_change("17900000000800002")]))
-            await env.redis.delete(env.settings.queue_name)
+            await env.redis.delete(*queue.all_queue_names(env.settings.queue_name).values())
             late.append(await jobs.drain(ctx))
         return await release(*args)
 

@@ -208,16 +208,6 @@ async def overdue(store: Store, *, before: datetime, limit: int = 2000) -> list[
     return [doc async for doc in cursor]
 
 
-async def sweep_view(store: Store, post_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """What the sweep needs to judge leftover jobs: state, tick, pending event, follow-up count."""
-    if not post_ids:
-        return {}
-    cursor = store[COLLECTION].find(
-        {"_id": {"$in": post_ids}}, {"state": 1, "tick": 1, "event_pending": 1, "follow_ups": 1}
-    )
-    return {doc["_id"]: doc async for doc in cursor}
-
-
 async def claim_overdue_events(
     store: Store, *, before: datetime, now: datetime, limit: int = 500
 ) -> list[tuple[str, int]]:

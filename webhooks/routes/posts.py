@@ -156,6 +156,10 @@ async def cancel_post(request: web.Request) -> web.Response:
             raise not_found("post")
         raise ApiError(409, "post_not_cancellable",
                        f"The post is {current['state']}: only a post not yet publishing can be cancelled.")
+    # Its pending step (the tick before the cancel) would only find the post cancelled: withdraw
+    # it, so a post scheduled weeks ahead does not keep a job in the queue.
+    await queue.withdraw(request.app[SERVICES].redis, queue.PUBLISH_ADVANCE,
+                         queue.publish_job_id(doc["_id"], doc["tick"] - 1))
     return web.json_response(PostOut.from_doc(doc).model_dump(mode="json"))
 
 

@@ -3,7 +3,8 @@
 The state machine is socialsync.platforms.instagram.publish; these are its job entry points.
 Waiting is never a sleep or an arq ``Retry`` here: a step that must wait bumps the post's tick and
 enqueues ``publish:{post_id}:{tick}`` deferred, so arq's try counter never runs out on a long
-processing or quota wait, and a job id names exactly one step.
+processing or quota wait, and a job id names exactly one step. All three run on the publish
+queue (socialsync/queue.py), whose Worker holds only them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from socialsync.config import Settings
 from socialsync.platforms.instagram import publish
 
 
-# While a job runs, its queue entry is parked out of the way of dead ids: see worker/queue_hygiene.py.
 async def advance(ctx: dict[str, Any], post_id: str, tick: int) -> str:
     return await publish.advance(ctx["services"], post_id, tick)
 
@@ -33,10 +33,10 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 
 def functions(settings: Settings) -> list[Function]:
-    # A step is idempotent and fenced by its tick, so arq may re-run it after a crash. No timeout
-    # longer than the global one: arq blocks a dead worker's job id for the longest timeout + 10 s
-    # (the sweep does not wait for that, but a longer timeout would keep the id blocked longer).
-    timeout = settings.job_timeout_seconds
+    # A step is idempotent and fenced by its tick, so arq may re-run it after a crash. Short
+    # timeouts: the publish queue's Worker blocks a dead worker's job id for the longest of them
+    # + 10 s (the sweep rescues the post under a new tick without waiting for that).
+    timeout = publish.job_timeout_seconds(settings)
     return [
         func(advance, name=queue.PUBLISH_ADVANCE, max_tries=20, timeout=timeout),
         func(follow_up, name=queue.PUBLISH_FOLLOW_UP, max_tries=5, timeout=timeout, keep_result=0),
@@ -48,8 +48,10 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     # be rescued yet (the next run, ≤ PUBLISH_SWEEP_EVERY_SECONDS later, does it), and a start-up
     # run would leave a sweep in every burst worker's queue.
     every = max(1, settings.publish_sweep_every_seconds)
+    timeout = publish.job_timeout_seconds(settings)
     if every < 60:
         return [cron(sweep, name=queue.PUBLISH_SWEEP, second=set(range(0, 60, every)), unique=True,
-                     run_at_startup=False)]
+                     run_at_startup=False, timeout=timeout)]
     minutes = max(1, every // 60)
-    return [cron(sweep, name=queue.PUBLISH_SWEEP, minute=set(range(0, 60, minutes)), second=13, unique=True)]
+    return [cron(sweep, name=queue.PUBLISH_SWEEP, minute=set(range(0, 60, minutes)), second=13, unique=True,
+                 timeout=timeout)]

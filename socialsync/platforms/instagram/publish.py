@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq.constants import in_progress_key_prefix
+from arq.jobs import JobStatus
 
 from socialsync import events, lifecycle, queue
 from socialsync.context import Services
@@ -59,6 +59,13 @@ MAX_INLINE_STEPS = 12
 INLINE_SHARE = 0.4  # a job runs steps inline for at most this share of the job timeout, then hands over
 
 
+def job_timeout_seconds(settings) -> float:  # noqa: ANN001 - Settings
+    """arq timeout of a publishing job: a step makes one platform call between two writes, so
+    two calls' HTTP timeouts plus slack. Short on purpose: arq blocks a dead worker's job ids for
+    the publish queue's longest timeout + 10 s."""
+    return max(20.0, 2 * settings.http_timeout_seconds + 5)
+
+
 class Superseded(Exception):
     """Another job (a newer tick) or a cancel moved the post: this job stops, changing nothing."""
 
@@ -74,8 +81,8 @@ async def enqueue_step(services: Services, post_id: str, tick: int, *, defer_sec
     in the queue: arq orders due jobs by score, and the score is when the job became due."""
     job_id = queue.publish_job_id(post_id, tick)
     if queued_since is not None and queued_since < _now():
-        await services.redis.enqueue_job(queue.PUBLISH_ADVANCE, post_id, tick, _job_id=job_id,
-                                         _defer_until=queued_since)
+        await queue.enqueue_at(services.redis, queue.PUBLISH_ADVANCE, post_id, tick, job_id=job_id,
+                               when=queued_since)
         return
     await queue.enqueue(
         services.redis, queue.PUBLISH_ADVANCE, post_id, tick,
@@ -258,7 +265,7 @@ class PostRun:
             "scheduled": self.start, "creating": self.create_containers, "processing": self.poll,
             "ready": self.publish, "publishing": self.reconcile,
         }
-        budget_ends = time.monotonic() + INLINE_SHARE * self.settings.job_timeout_seconds
+        budget_ends = time.monotonic() + INLINE_SHARE * job_timeout_seconds(self.settings)
         for _ in range(MAX_INLINE_STEPS):
             if time.monotonic() > budget_ends:
                 break
@@ -637,41 +644,41 @@ async def sweep(services: Services) -> int:
     """Rescue the posts whose job went missing or died with its worker; returns how many.
 
     A post is a candidate when it has been silent (``next_check_at``, refreshed by every write of
-    a live step) for PUBLISH_STUCK_AFTER_SECONDS. Its current job is then
-    - queued and not started: a backlog, not a loss — left alone (it keeps its place);
-    - started (arq's in-progress key exists) or gone (Redis flushed, a crash between a write and
-      its enqueue): the post moves to a *new* tick whose job is enqueued at once, in the place
-      the post had in the queue. The old job, if it ever runs, is a stale tick and changes
-      nothing; it is taken out of the queue so that arq, which would skip it until its
-      in-progress key expires (job timeout + 10 s), does not keep it at the head of the queue.
-    Recovery therefore never waits for arq's in-progress expiry."""
+    a live step) for PUBLISH_STUCK_AFTER_SECONDS. Its current job (arq's public ``Job.status()``)
+    is then
+    - queued (due, not started): a backlog, not a loss - left alone (it keeps its place);
+    - anything else - in progress (a worker took it and may be dead), deferred although the post
+      is overdue, complete, or not found (Redis flushed, a crash between a write and its
+      enqueue): the post moves to a *new* tick whose job is enqueued at once, in the place the
+      post had in the queue. The old job, if it ever runs (arq re-runs a dead worker's job once
+      its in-progress key expires), is a stale tick and changes nothing.
+    Recovery therefore never waits for arq's in-progress expiry, and never touches arq's keys: a
+    dead worker's ids stay in the queue until arq releases them, and the workers read far enough
+    past them (worker/settings.py ``queue_read_limit``) that they do not hide the due work."""
     settings = services.settings
     now = _now()
     before = now - timedelta(seconds=settings.publish_stuck_after_seconds)
     candidates = await posts.overdue(services.store, before=before)
-    jobs = [queue.publish_job_id(c["_id"], c["tick"]) for c in candidates]
-    whereabouts = await _jobs_whereabouts(services, jobs)
     count = 0
-    for stale, old_job in zip(candidates, jobs, strict=True):
-        if whereabouts[old_job] == "queued":
+    for stale in candidates:
+        old_job = queue.publish_job_id(stale["_id"], stale["tick"])
+        status = await queue.job(services.redis, queue.PUBLISH_ADVANCE, old_job).status()
+        if status is JobStatus.queued:
             continue
         doc = await posts.compare_and_set(
             services.store, stale["_id"], tick=stale["tick"], states=posts.ACTIVE_STATES,
             set_fields={"next_check_at": now}, inc={"tick": 1},
-            attempt={"at": now, "step": "sweep", "outcome": "re-enqueued",
-                     "detail": f"job {whereabouts[old_job]}"},
+            attempt={"at": now, "step": "sweep", "outcome": "re-enqueued", "detail": f"job {status.value}"},
         )
         if doc is None:
             continue  # it moved meanwhile: alive after all
         await enqueue_step(services, doc["_id"], doc["tick"], queued_since=stale.get("next_check_at"))
-        await services.redis.zrem(settings.queue_name, old_job)
         count += 1
     for post_id, number in await posts.claim_overdue_events(services.store, before=before, now=now):
         await queue.enqueue(services.redis, queue.PUBLISH_FOLLOW_UP, post_id,
                             job_id=follow_up_job_id(post_id, number))
-    dropped = await clear_queue_head(services, before=before)
-    if count or dropped:
-        log.info("publish sweep", re_enqueued=count, dead_jobs_dropped=dropped)
+    if count:
+        log.info("publish sweep", re_enqueued=count)
     return count
 
 
@@ -679,79 +686,3 @@ def follow_up_job_id(post_id: str, number: int) -> str:
     """Each sweep pass over a post whose event is overdue uses a new id: the previous follow-up
     may be held by a dead worker, and arq refuses an id it still knows."""
     return f"{queue.publish_follow_up_job_id(post_id)}:{number}"
-
-
-async def _jobs_whereabouts(services: Services, job_ids: list[str]) -> dict[str, str]:
-    """For each job id: "running" (a worker took it: arq's in-progress key exists; the worker may
-    be dead), "queued" (due, waiting for a worker), "parked" (its entry is in the future although
-    its post is overdue) or "missing"."""
-    if not job_ids:
-        return {}
-    async with services.redis.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            pipe.exists(in_progress_key_prefix + job_id)
-            pipe.zscore(services.settings.queue_name, job_id)
-        answers = await pipe.execute()
-    due_by = time.time() * 1000 + 1000
-    out: dict[str, str] = {}
-    for n, job_id in enumerate(job_ids):
-        running, score = answers[2 * n], answers[2 * n + 1]
-        if running:
-            out[job_id] = "running"
-        elif score is None:
-            out[job_id] = "missing"
-        else:  # an entry parked in the future (worker.jobs.publish) whose run was cancelled
-            out[job_id] = "queued" if score <= due_by else "parked"
-    return out
-
-
-QUEUE_HEAD_SCAN = 2000
-
-
-async def clear_queue_head(services: Services, *, before: datetime) -> int:
-    """Take out of the queue the publishing jobs a dead worker left that can do nothing any more.
-
-    arq reads only the first max(5 × max_jobs, 100) due ids of the queue per poll and skips those
-    with an in-progress key. A SIGKILLed worker leaves its jobs there, in progress, at the head,
-    for job timeout + 10 s: a few kills in a row and a new worker sees nothing else — not even
-    this sweep. Dropped here: started jobs of a stale tick or of a final post, follow-ups with
-    nothing left to do or superseded by a newer one, and sweeps started before ``before``. A
-    started job of the current tick is the rescue's business (``sweep``); nothing that has not
-    started is touched. Dropping a job that a live worker is still running is harmless: arq
-    removes it from the queue when it finishes anyway."""
-    redis = services.redis
-    queue_name = services.settings.queue_name
-    now_ms = int(time.time() * 1000)
-    head = [raw.decode() for raw in await redis.zrangebyscore(queue_name, "-inf", now_ms, start=0,
-                                                               num=QUEUE_HEAD_SCAN)]
-    ours = [job_id for job_id in head
-            if job_id.startswith("publish:") or job_id.startswith(queue.PUBLISH_SWEEP + ":")]
-    whereabouts = await _jobs_whereabouts(services, ours)
-    started = [job_id for job_id in ours if whereabouts[job_id] == "running"]
-    if not started:
-        return 0
-    parsed: dict[str, tuple[str, str]] = {}
-    drop: list[str] = []
-    before_ms = before.timestamp() * 1000
-    for job_id in started:
-        if job_id.startswith(queue.PUBLISH_SWEEP + ":"):
-            scheduled = job_id.rsplit(":", 1)[1]
-            if scheduled.isdigit() and int(scheduled) < before_ms:
-                drop.append(job_id)
-            continue
-        parts = job_id.split(":", 2)
-        if len(parts) == 3:
-            parsed[job_id] = (parts[1], parts[2])
-    docs = await posts.sweep_view(services.store, list({post_id for post_id, _ in parsed.values()}))
-    for job_id, (post_id, rest) in parsed.items():
-        doc = docs.get(post_id)
-        if rest.isdigit():
-            if doc is None or doc["state"] in posts.FINAL_STATES or int(rest) < doc["tick"]:
-                drop.append(job_id)
-        elif rest.startswith("follow_up"):
-            current = follow_up_job_id(post_id, int(doc.get("follow_ups", 0))) if doc else None
-            if doc is None or not doc.get("event_pending") or job_id != current:
-                drop.append(job_id)
-    if drop:
-        await redis.zrem(queue_name, *drop)
-    return len(drop)
