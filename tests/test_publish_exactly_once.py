@@ -164,3 +164,32 @@ async def test_dead_token_mid_way_fails_the_post_and_marks_the_account(env: Env)
     account = (await env.http.get(f"/v1/accounts/{account_id}", headers=env.auth(tenant))).json()
     assert account["status"] == "needs_reconnect"
     assert await published_log(env) == []
+
+
+async def test_after_a_burst_of_30_posts_the_oldest_ambiguous_ones_still_find_their_media_id(env: Env) -> None:
+    """Issue 12 §3: a burst of 30 posts on one account; the first five publish answers were lost
+    (the worker died inside media_publish), so those posts find their media by caption - and 25+
+    later posts are newer than each. The lookup pages back until media are older than the
+    post's first publish attempt, not only through the newest page."""
+    fast(env)
+    await sandbox_knobs(env, quota_total=1000)
+    tenant, account_id = await connected(env)
+    ids = [await post(env, tenant, account_id, {**BODIES["image"], "caption": f"burst post {n}"}) for n in range(30)]
+    await env.run_worker(max_jobs=30)
+    live = {post_id: await stored(env, post_id) for post_id in ids}
+    assert all(doc["state"] == "published" for doc in live.values())
+    oldest = sorted(ids, key=lambda post_id: live[post_id]["published_at"])[:5]
+    for post_id in oldest:  # as if the answer of media_publish never arrived
+        await env.services.store["publish_jobs"].update_one(
+            {"_id": post_id}, {"$set": {"state": "publishing", "media_id": None, "permalink": None},
+                               "$unset": {"published_at": "", "event_pending": ""}})
+        assert await publish.advance(env.services, post_id, live[post_id]["tick"]) == "published"
+
+    log = {entry["media_id"]: entry for entry in await published_log(env)}
+    assert len(log) == 30
+    outs = [await read_post(env, tenant, post_id) for post_id in ids]
+    assert all(o["state"] == "published" for o in outs)
+    assert all(o["media_id"] in log and o["permalink"] for o in outs), [
+        (o["caption"], o["media_id"], o["permalink"]) for o in outs if not (o["media_id"] and o["permalink"])]
+    assert [log[live[p]["media_id"]]["caption"] for p in oldest] == [
+        log[(await stored(env, p))["media_id"]]["caption"] for p in oldest]  # the same media as before

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from socialsync.platforms.instagram.access import AccountAccess
 from socialsync.platforms.instagram.client import GraphClient
 
+CLOCK_SKEW = timedelta(minutes=2)  # between our clock and Meta's media timestamps
 StatusCode = Literal["IN_PROGRESS", "FINISHED", "ERROR", "EXPIRED", "PUBLISHED"]
 _SUBCODE = re.compile(r"\b(22\d{5})\b")
 
@@ -134,14 +135,40 @@ async def permalink(graph: GraphClient, access: AccountAccess, media_id: str) ->
     return body.get("permalink")
 
 
-async def recent_media(graph: GraphClient, access: AccountAccess, *, story: bool) -> list[MediaSummary]:
-    """The newest media (or live stories) of the account, one page."""
+MEDIA_LOOKUP_PAGE = 50
+MEDIA_LOOKUP_MAX_PAGES = 10  # ≤ 500 media back: a lookup never turns into a full listing
+
+
+async def media_since(
+    graph: GraphClient, access: AccountAccess, *, story: bool, not_before: datetime,
+    max_pages: int = MEDIA_LOOKUP_MAX_PAGES,
+) -> list[MediaSummary]:
+    """The account's media (or live stories), newest first, paging back until a page reaches
+    media older than ``not_before`` - a media published since then is among them even when a burst
+    of later posts pushed it out of the first page. Bounded by ``max_pages``; stops at the end of
+    the listing or at a cursor Meta already returned."""
     edge = "stories" if story else "media"
-    body = await graph.get(
-        access.url(f"{access.ig_user_id}/{edge}"), token=access.token, account_id=access.ig_user_id,
-        fields="id,caption,timestamp,media_product_type,permalink", limit=25,
-    )
-    return [MediaSummary.model_validate(item) for item in body.get("data", [])]
+    found: list[MediaSummary] = []
+    after: str | None = None
+    seen: set[str] = set()
+    for _ in range(max(1, max_pages)):
+        params: dict[str, Any] = {"fields": "id,caption,timestamp,media_product_type,permalink",
+                                  "limit": MEDIA_LOOKUP_PAGE}
+        if after:
+            params["after"] = after
+        body = await graph.get(access.url(f"{access.ig_user_id}/{edge}"), token=access.token,
+                               account_id=access.ig_user_id, **params)
+        page = [MediaSummary.model_validate(item) for item in body.get("data", [])]
+        found.extend(page)
+        times = [t for m in page if (t := parse_timestamp(m.timestamp)) is not None]
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not page or not paging.get("next") or not after or after in seen:
+            break
+        if times and min(times) < not_before:
+            break
+        seen.add(after)
+    return found
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -159,7 +186,7 @@ def matching_media(
     claimed: set[str],
 ) -> MediaSummary | None:
     """The one media that is this post, or None when zero or several could be (never a guess)."""
-    skew = timedelta(minutes=2)
+    skew = CLOCK_SKEW
     found = [
         m for m in candidates
         if (m.caption or "") == caption

@@ -535,12 +535,15 @@ class PostRun:
         return await self._container_error(status)
 
     async def find_media_id(self) -> str | None:
-        """The live media of this post, found by its caption, type and time among the newest —
+        """The live media of this post, found by its caption, type and time among the media
+        published since its first publish attempt (paging back as far as that, bounded) -
         exactly one match or nothing (never ``data[0]``)."""
         assert self.access is not None
+        not_before = self.post.get("publish_first_at") or self.post["created_at"]
         try:
-            candidates = await containers.recent_media(
-                graph_of(self.services), self.access, story=self.request["type"] == "story"
+            candidates = await containers.media_since(
+                graph_of(self.services), self.access, story=self.request["type"] == "story",
+                not_before=not_before - containers.CLOCK_SKEW,
             )
         except (GraphError, TransportError, RateLimited) as exc:
             log.info("media lookup failed", post_id=self.post_id, error=_describe(exc))
@@ -551,7 +554,7 @@ class PostRun:
         found = containers.matching_media(
             candidates, caption=self.request.get("caption", "") if self.request["type"] != "story" else "",
             product_type=containers.PRODUCT_TYPE[self.request["type"]],
-            not_before=self.post.get("publish_first_at") or self.post["created_at"], claimed=claimed,
+            not_before=not_before, claimed=claimed,
         )
         return found.id if found else None
 
