@@ -193,3 +193,16 @@ async def test_after_a_burst_of_30_posts_the_oldest_ambiguous_ones_still_find_th
         (o["caption"], o["media_id"], o["permalink"]) for o in outs if not (o["media_id"] and o["permalink"])]
     assert [log[live[p]["media_id"]]["caption"] for p in oldest] == [
         log[(await stored(env, p))["media_id"]]["caption"] for p in oldest]  # the same media as before
+
+
+async def test_the_quota_wait_names_the_window_meta_reports(env: Env) -> None:
+    fast(env)
+    await sandbox_knobs(env, quota_total=1, quota_duration_seconds=3600)
+    tenant, account_id = await connected(env)
+    await post(env, tenant, account_id, BODIES["image"])
+    await env.run_worker()
+    second = await post(env, tenant, account_id, {**BODIES["image"], "caption": "second"})
+    assert await publish.advance(env.services, second, 0) == "waiting"
+    reason = (await read_post(env, tenant, second))["state_reason"]
+    assert reason == "Waiting for the publishing quota: 1 of 1 posts in the last 1 hour are used."
+    assert publish.describe_window(86400) == "24 hours" and publish.describe_window(90) == "90 seconds"

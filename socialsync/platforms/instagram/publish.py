@@ -70,6 +70,15 @@ class Superseded(Exception):
     """Another job (a newer tick) or a cancel moved the post: this job stops, changing nothing."""
 
 
+def describe_window(seconds: int) -> str:
+    """Meta's ``quota_duration`` (seconds) in words: 86400 → "24 hours", 3600 → "1 hour"."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
 def poll_interval(polls: int, *, first: float, growth: float, cap: float) -> float:
     """Adaptive polling: short first waits, growing geometrically to a cap."""
     return min(cap, first * growth ** max(0, polls))
@@ -434,7 +443,7 @@ class PostRun:
             return await self.wait(
                 delay,
                 f"Waiting for the publishing quota: {limit.quota_usage} of {limit.config.quota_total} "
-                "posts in the last 24 hours are used.",
+                f"posts in the last {describe_window(limit.config.quota_duration)} are used.",
             )
         if int(self.post.get("publish_attempts", 0)) >= self.settings.publish_max_attempts:
             return await self.fail("publish_failed", "Instagram kept refusing to publish; try again later.",
