@@ -11,7 +11,7 @@ import pytest
 from socialsync import queue
 from socialsync.platforms.instagram import publish
 from tests.conftest import Env
-from tests.publish_helpers import BODIES, IMAGE, VIDEO, connected, fast, post, published_log, read_post, submit
+from tests.publish_helpers import BODIES, IMAGE, VIDEO, connected, fast, post, published_log, read_post, sandbox_knobs, submit
 
 FUTURE = (datetime.now(UTC) + timedelta(days=400)).isoformat()
 PAST = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
@@ -178,3 +178,65 @@ async def _tick() -> None:
     import asyncio  # noqa: PLC0415
 
     await asyncio.sleep(0.1)
+
+
+# --- dry run (issue 12 §3) ---------------------------------------------------------------------
+async def _dry(env: Env, tenant: object, account_id: str, body: dict, **params: str) -> object:
+    return await env.http.post(
+        f"/v1/accounts/{account_id}/posts", json=body, params={"dry_run": "true", **params},
+        headers={**env.auth(tenant), "Idempotency-Key": "dry-1"},  # type: ignore[arg-type]
+    )
+
+
+async def test_a_dry_run_answers_what_would_happen_and_stores_and_enqueues_nothing(env: Env) -> None:
+    tenant, account_id = await connected(env)
+    later = datetime.now(UTC) + timedelta(hours=2)
+
+    r = await _dry(env, tenant, account_id, _image(publish_at=later.isoformat()))
+
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["valid"] is True and answer["quota_left"] == 100  # Meta's documented 100 / 24 h
+    assert abs(datetime.fromisoformat(answer["would_publish_at"]) - later) < timedelta(seconds=1)
+    assert await env.services.store["publish_jobs"].count_documents({}) == 0
+    assert not await _publish_jobs_queued(env)
+    bad = await env.http.post(f"/v1/accounts/{account_id}/posts", json=_image(), params={"dry_run": "maybe"},
+                              headers={**env.auth(tenant), "Idempotency-Key": "k"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_dry_run"
+
+
+async def test_a_dry_run_refuses_with_the_same_codes_as_the_real_request(env: Env) -> None:
+    from tests.flows import connect  # noqa: PLC0415
+
+    tenant, account_id = await connected(env)
+    for body in (_image(publish_at=FUTURE), _image(publish_at=PAST), _image(caption="#a " * 31),
+                 {"type": "story", "media": [{"url": IMAGE, "kind": "image"}], "options": {"location_id": "1"}},
+                 {"type": "video", "media": []}):
+        real, dry = await submit(env, tenant, account_id, body), await _dry(env, tenant, account_id, body)
+        assert real.status_code >= 400 and (dry.status_code, dry.json()) == (real.status_code, real.json())
+    limited = (await connect(env, tenant.api_key, "sandbox_newbie", scopes="instagram_business_basic")).account_id
+    r = await _dry(env, tenant, limited, BODIES["image"])
+    assert r.status_code == 403 and r.json()["error"]["code"] == "missing_publish_scope"
+    await env.http.delete(f"/v1/accounts/{account_id}", headers=env.auth(tenant))
+    r = await _dry(env, tenant, account_id, BODIES["image"])
+    assert r.status_code == 409 and r.json()["error"]["code"] == "account_not_active"
+    assert await env.services.store["publish_jobs"].count_documents({}) == 0
+
+
+async def test_a_dry_run_counts_the_publishing_quota_meta_reported_and_our_own_posts(env: Env) -> None:
+    fast(env)
+    await sandbox_knobs(env, quota_total=2)
+    tenant, account_id = await connected(env)
+    first = await post(env, tenant, account_id, BODIES["image"])
+    await env.run_worker()  # the worker read the limit before publishing: total 2
+    published_at = datetime.fromisoformat((await read_post(env, tenant, first))["published_at"])
+
+    r = await _dry(env, tenant, account_id, {**BODIES["image"], "caption": "two"})
+    assert r.status_code == 200 and r.json()["quota_left"] == 1
+
+    await post(env, tenant, account_id, {**BODIES["image"], "caption": "queued, not yet run"})
+    r = await _dry(env, tenant, account_id, {**BODIES["image"], "caption": "three"})
+    answer = r.json()
+    assert answer["quota_left"] == 0  # the queued post takes the last slot
+    # so this one would wait until the first post leaves the 24 h window
+    assert abs(datetime.fromisoformat(answer["would_publish_at"]) - (published_at + timedelta(days=1))) < timedelta(seconds=1)

@@ -243,3 +243,15 @@ async def published_since(store: Store, ig_user_id: str, since: datetime) -> lis
         {"published_at": 1},
     )
     return sorted([doc["published_at"] async for doc in cursor])
+
+
+async def active_due_by(store: Store, ig_user_id: str, at: datetime) -> int:
+    """Our posts on this account not yet final whose next step is due by ``at`` (each will
+    spend a publishing slot before a post due at ``at``)."""
+    return await store[COLLECTION].count_documents(
+        {"ig_user_id": ig_user_id, "state": {"$in": list(ACTIVE_STATES)}, "next_check_at": {"$lte": at}}
+    )
+
+
+async def find_by_idempotency_key(store: Store, tenant_id: str, key: str) -> dict[str, Any] | None:
+    return await store[COLLECTION].find_one({"tenant_id": tenant_id, "idempotency_key": key})

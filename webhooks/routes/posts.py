@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from socialsync import queue
+from socialsync.platforms.instagram import publish_quota
 from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
 from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
@@ -69,18 +70,23 @@ async def create_post(request: web.Request) -> web.Response:
     account = await account_store.get_for_tenant(services.store, tenant_id, request.match_info["account_id"])
     if account is None:
         raise not_found("account")
+    dry_run = _dry_run(request)
     key = _idempotency_key(request)
     body = await parse_body(request, PostRequest)
     fingerprint = _fingerprint(body)
-    existing = await services.store[post_store.COLLECTION].find_one({"tenant_id": tenant_id, "idempotency_key": key})
+    existing = await post_store.find_by_idempotency_key(services.store, tenant_id, key)
     if existing is not None:
-        return _replay(existing, fingerprint, account["_id"])
+        replay = _replay(existing, fingerprint, account["_id"])
+        if not dry_run:
+            return replay
     now = datetime.now(UTC)
     try:
         check_post(body, account=account, now=now,
                    horizon=timedelta(days=services.settings.publish_schedule_horizon_days))
     except PostRejected as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
+    if dry_run:
+        return await _dry_run_answer(services, account, body, now, existing)
     doc: dict[str, Any] = {
         "_id": post_store.new_post_id(),
         "tenant_id": tenant_id,
@@ -106,6 +112,31 @@ async def create_post(request: web.Request) -> web.Response:
     await queue.enqueue(services.redis, queue.PUBLISH_ADVANCE, doc["_id"], 0,
                         job_id=queue.publish_job_id(doc["_id"], 0), defer_seconds=delay)
     return web.json_response(PostAccepted(id=doc["_id"], state="scheduled").model_dump(), status=202)
+
+
+class DryRunAnswer(BaseModel):
+    valid: bool = True
+    would_publish_at: datetime
+    quota_left: int
+    existing_post_id: str | None = None
+
+
+def _dry_run(request: web.Request) -> bool:
+    raw = request.query.get("dry_run", "false").strip().lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise ApiError(400, "invalid_dry_run", "dry_run must be true or false.")
+    return raw in ("true", "1")
+
+
+async def _dry_run_answer(services: Any, account: dict[str, Any], body: PostRequest, now: datetime,
+                          existing: dict[str, Any] | None) -> web.Response:
+    """What the request would do: every check passed; nothing stored, nothing enqueued. The
+    quota is an estimate from Meta's last answer and our own posts (publish_quota.py)."""
+    at = body.publish_at or now
+    quota = await publish_quota.estimate(services.redis, services.store, account["external_id"], at)
+    answer = DryRunAnswer(would_publish_at=max(at, quota.frees_at or at), quota_left=quota.left,
+                          existing_post_id=existing["_id"] if existing else None)
+    return web.json_response(answer.model_dump(mode="json"))
 
 
 def _replay(existing: dict[str, Any], fingerprint: str, account_id: str) -> web.Response:
@@ -163,7 +194,7 @@ async def cancel_post(request: web.Request) -> web.Response:
     return web.json_response(PostOut.from_doc(doc).model_dump(mode="json"))
 
 
-OPENAPI_MODELS = (PostRequest, PostAccepted, PostOut, PostPage)
+OPENAPI_MODELS = (PostRequest, PostAccepted, PostOut, PostPage, DryRunAnswer)
 CONFLICT = {"409": json_body(ErrorOut, "Conflict; `error.code` says which.")}
 OPENAPI_PATHS = {
     "/v1/accounts/{account_id}/posts": {
@@ -172,9 +203,12 @@ OPENAPI_PATHS = {
             "parameters": [
                 path_param("account_id"),
                 *parameters(headers=PostHeaders),
+                {"name": "dry_run", "in": "query", "schema": {"type": "boolean"},
+                 "description": "Run every check and answer what would happen (200); store and enqueue nothing."},
             ],
             "requestBody": request_body(PostRequest),
             "responses": {
+                "200": json_body(DryRunAnswer, "dry_run=true: the request is valid; when it would publish, quota left"),
                 "202": json_body(PostAccepted, "Accepted (or the post first created with this key)"),
                 "403": json_body(ErrorOut, "missing_publish_scope"),
                 **CONFLICT, **NOT_FOUND, **ERRORS,

@@ -32,7 +32,7 @@ from arq.jobs import JobStatus
 from socialsync import events, lifecycle, queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram import containers
+from socialsync.platforms.instagram import containers, publish_quota
 from socialsync.platforms.instagram.access import AccountAccess, AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
 from socialsync.platforms.instagram.plugin import graph_of
@@ -438,6 +438,7 @@ class PostRun:
     async def publish(self) -> str | None:
         assert self.access is not None
         limit = await containers.publishing_limit(graph_of(self.services), self.access)
+        await publish_quota.remember(self.services.redis, self.access.ig_user_id, limit)
         if limit.spent:
             delay = await self._quota_delay(limit)
             return await self.wait(
