@@ -255,3 +255,10 @@ async def active_due_by(store: Store, ig_user_id: str, at: datetime) -> int:
 
 async def find_by_idempotency_key(store: Store, tenant_id: str, key: str) -> dict[str, Any] | None:
     return await store[COLLECTION].find_one({"tenant_id": tenant_id, "idempotency_key": key})
+
+
+async def event_sent(store: Store, post_id: str, pending: str, fields: dict[str, Any]) -> None:
+    """The outcome event ``pending`` was recorded in the outbox: clear it (and store ``fields``)."""
+    await store[COLLECTION].update_one(
+        {"_id": post_id, "event_pending": pending}, {"$set": fields, "$unset": {"event_pending": ""}}
+    )
