@@ -39,7 +39,7 @@ def job_timeout_seconds(settings) -> float:  # noqa: ANN001 - Settings
     """arq timeout of a publishing job: a step makes one platform call between two writes, so
     two calls' HTTP timeouts plus slack. Short on purpose: arq blocks a dead worker's job ids for
     the publish queue's longest timeout + 10 s."""
-    return max(20.0, 2 * settings.http_timeout_seconds + 5)
+    return max(30.0, 2 * settings.http_timeout_seconds + 5)
 
 
 class Superseded(Exception):
