@@ -68,10 +68,13 @@ class WorkerGroup:
         tasks = [asyncio.ensure_future(w.async_run()) for w in workers]
         loop = asyncio.get_running_loop()
         if self.handle_signals:
+            graceful = self.settings.worker_shutdown_grace_seconds > 0
             for sig in (signal.SIGINT, signal.SIGTERM):
-                # arq's own handler, for every Worker: stop picking jobs, cancel running ones
-                # (they are idempotent and re-run), then end.
-                loop.add_signal_handler(sig, lambda s=sig: [w.handle_sig(s) for w in workers])
+                # arq's own handler, for every Worker: stop picking jobs, let running ones finish
+                # for job_completion_wait (WORKER_SHUTDOWN_GRACE_SECONDS), cancel the rest (they
+                # are idempotent and run again elsewhere), then end.
+                loop.add_signal_handler(sig, lambda s=sig: [
+                    w.handle_sig_wait_for_completion(s) if graceful else w.handle_sig(s) for w in workers])
         try:
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
