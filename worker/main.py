@@ -79,7 +79,7 @@ class WorkerGroup:
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             for w in workers:
-                await w.close()
+                await _close(w)
             self.workers.clear()
 
     async def _burst(self, services: Services) -> None:
@@ -91,7 +91,7 @@ class WorkerGroup:
                 await asyncio.gather(*(w.main() for w in workers))
             finally:
                 for w in workers:
-                    await w.close()
+                    await _close(w)
                 self.workers.clear()
             if limited:
                 return
@@ -101,8 +101,18 @@ class WorkerGroup:
 
     async def close(self) -> None:
         for w in self.workers:
-            await w.close()
+            await _close(w)
         self.workers.clear()
+
+
+async def _close(worker: Worker) -> None:
+    """arq's ``close()`` gathers the job tasks and re-raises the cancellation of one that a
+    shutdown cancelled: cancel and collect them first, then close."""
+    for task in list(worker.tasks.values()):
+        task.cancel()
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()
 
 
 def build_worker(settings: Settings, **overrides: object) -> WorkerGroup:
