@@ -6,6 +6,8 @@ import time
 
 from aiohttp import web
 
+from webhooks.openapi import ERRORS, NOT_FOUND, path_param
+
 from socialsync.platforms.youtube.planner import plan
 from socialsync.platforms.youtube.quota import QuotaGovernor
 from webhooks.auth import tenant_of
@@ -47,6 +49,7 @@ async def platform_quota(request: web.Request) -> web.Response:
 OPENAPI_PATHS = {
     "/v1/platforms/{platform}/quota": {
         "get": {"summary": "YouTube: units spent and left today (Pacific day), and what scheduled syncs will spend",
-                "responses": {"200": {"description": "The quota view"}}},
+                "parameters": [path_param("platform")],
+                "responses": {"200": {"description": "The quota view"}, **NOT_FOUND, **ERRORS}},
     }
 }
