@@ -25,6 +25,7 @@ from sandbox.routes import subscriptions, webhook_sender
 from sandbox.stats import stats_middleware
 from sandbox.usage import usage_middleware
 from sandbox import youtube
+from sandbox import tiktok
 
 __all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
 
@@ -51,6 +52,7 @@ def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     )
     app[SANDBOX_KEY] = sandbox
     youtube.mount(app, sandbox)  # before the Meta catch-all routes
+    tiktok.mount(app, sandbox)
     for module in ROUTE_MODULES:
         app.add_routes(module.routes)
     return app
