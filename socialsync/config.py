@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from socialsync.platforms.youtube.settings import YouTubeSettings
+from socialsync.platforms.tiktok.settings import TikTokSettings
 
 # Real hosts. In sandbox mode each becomes f"{sandbox_url}/{host}".
 INSTAGRAM_WWW = "https://www.instagram.com"
@@ -139,6 +140,8 @@ class Settings(BaseSettings):
 
     # --- platform blocks (SOCIALSYNC_<PLATFORM>__<FIELD>) --------------------------------------
     youtube: YouTubeSettings = Field(default_factory=YouTubeSettings)
+    # --- TikTok (issue 9): SOCIALSYNC_TIKTOK__CLIENT_KEY etc. --------------------------------
+    tiktok: TikTokSettings = Field(default_factory=TikTokSettings)
 
     # --- sandbox ----------------------------------------------------------------------------
     sandbox: bool | None = Field(

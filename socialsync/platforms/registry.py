@@ -14,6 +14,7 @@ from socialsync.platforms.base import Capability, CapabilityUnavailable, Platfor
 PLATFORMS: Mapping[str, str] = {
     "instagram": "socialsync.platforms.instagram.plugin:InstagramPlatform",
     "youtube": "socialsync.platforms.youtube.plugin:YouTubePlatform",
+    "tiktok": "socialsync.platforms.tiktok.plugin:TikTokPlatform",
 }
 
 
