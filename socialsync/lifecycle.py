@@ -40,6 +40,20 @@ async def account_disconnected(
     """Called after a disconnect dropped the account's tokens. ``token_ciphertext`` is the
     dropped token, still encrypted, for the one clean-up call that needs it (unsubscribe)."""
     log.info("account lifecycle", account_id=account_id, change="disconnected")
+    from socialsync.plugins import is_interface_platform  # noqa: PLC0415
+    from socialsync.store import accounts as account_store  # noqa: PLC0415
+
+    account = await account_store.get(services.store, account_id)
+    if account is not None and is_interface_platform(account.get("platform")):
+        # The platform's own clean-up (TikTok: /v2/oauth/revoke/), in the worker, with the dropped token.
+        from datetime import UTC, datetime  # noqa: PLC0415
+
+        from socialsync import events, queue  # noqa: PLC0415
+
+        await queue.enqueue(services.redis, "platform.revoke", account_id, token_ciphertext,
+                            job_id=f"prevoke:{account_id}:{datetime.now(UTC):%Y%m%d%H%M%S}")
+        await events.emit_account_event(services, account_id, "account.disconnected")
+        return
     # issue 4: unsubscribe from Meta webhooks (needs the token: see worker/jobs/webhooks.py) and
     # tell the CRM (account.disconnected)
     from datetime import UTC, datetime  # noqa: PLC0415

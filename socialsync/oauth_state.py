@@ -21,7 +21,7 @@ PENDING_KEY = "oauth:pending:{}"
 class OAuthState(BaseModel):
     tenant_id: str
     platform: Literal["instagram"] = "instagram"
-    login: Literal["instagram", "facebook"]
+    login: str  # "instagram", "facebook" or an interface platform's login ("tiktok")
     return_url: str
     user_ref: str | None = None
     created_at: datetime

@@ -72,7 +72,7 @@ class WindowGovernor:
 
     def __init__(self, redis: Redis, *, default_block_seconds: float = 60.0) -> None:
         self._redis = redis
-        self._default_block = default_block_seconds
+        self.default_block_seconds = default_block_seconds
         self._acquire = redis.register_script(_ACQUIRE)
         self._block = redis.register_script(_BLOCK)
 
@@ -93,5 +93,5 @@ class WindowGovernor:
         """A throttle answer blocks its scope (for the platform's estimate, else the default)."""
         for u in updates:
             if u.throttled or u.default_block or u.blocked_for:
-                seconds = u.blocked_for or self._default_block
+                seconds = u.blocked_for or self.default_block_seconds
                 await self._block(keys=[KEY_PREFIX + u.scope + ":blocked"], args=[int(seconds * 1000)])

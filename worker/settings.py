@@ -20,9 +20,10 @@ from worker.jobs import tokens
 from worker.jobs import comments, events, privacy, webhooks
 from worker.jobs import publish
 from worker.jobs import sync as sync_jobs
+from worker.jobs import platforms as platform_jobs
 
 # Every module holding jobs: each has functions(settings) and cron_jobs(settings). Add new ones here.
-JOB_MODULES = (tokens, webhooks, comments, events, privacy, publish, sync_jobs,)
+JOB_MODULES = (tokens, webhooks, comments, events, privacy, publish, sync_jobs, platform_jobs)
 
 # arq reads at most this many due ids per poll (its default: max(5 × max_jobs, 100)) and skips
 # those a worker holds - including the ids a SIGKILLed worker held, until their in-progress key

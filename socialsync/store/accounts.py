@@ -189,7 +189,7 @@ async def disconnect(store: Store, tenant_id: str, account_id: str) -> dict[str,
                 "disconnected_at": now,
                 "updated_at": now,
             },
-            "$unset": {"token": ""},
+            "$unset": {"token": "", "refresh": ""},
         },
         return_document=ReturnDocument.AFTER,
     )

@@ -209,6 +209,8 @@ class MediaOut(BaseModel):
     caption: str | None = None
     media_url: str | None = None
     thumbnail_url: str | None = None
+    thumbnail_expires_at: datetime | None = Field(
+        default=None, description="When thumbnail_url stops working (TikTok covers: ~6 h); null: permanent")
     permalink: str | None = None
     shortcode: str | None = None
     timestamp: datetime

@@ -13,6 +13,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from socialsync import queue
+from socialsync.platforms.base import Capability
+from socialsync.plugins import is_interface_platform, plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
@@ -63,6 +65,11 @@ async def list_comments(request: web.Request) -> web.Response:
     )
     if account is None:
         raise not_found("account")
+    if is_interface_platform(account.get("platform")):
+        plugin = plugin_for(services, account["platform"])
+        if not plugin.spec.has(Capability.COMMENTS):
+            raise ApiError(422, "capability_unavailable",
+                           f"{plugin.spec.display_name} offers no comments API for creators.")
     q = parse_query(request, CommentQuery)
     scope = f"comments:{account['_id']}"
     try:

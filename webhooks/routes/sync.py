@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
 from socialsync.sync.schedule import request_sync
+from socialsync.plugins import is_interface_platform, plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
 from socialsync.store.sync_runs import SyncRunOut
@@ -18,6 +19,7 @@ from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
 from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
 from webhooks.params import PageQuery, parse_query
+from worker.jobs.platforms import request_sync as request_platform_sync
 
 routes = web.RouteTableDef()
 
@@ -25,7 +27,7 @@ routes = web.RouteTableDef()
 class SyncRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["full", "recent", "media", "insights", "audience", "stories"] = "full"
+    kind: Literal["full", "recent", "media", "insights", "audience", "stories", "counts"] = "full"
 
 
 class SyncAccepted(BaseModel):
@@ -56,7 +58,14 @@ async def start_sync(request: web.Request) -> web.Response:
     if account.get("status") != "active":
         raise ApiError(409, "account_not_active",
                        f"The account is {account.get('status')}: reconnect it before syncing.")
-    run, created = await request_sync(request.app[SERVICES], account, body.kind, "api")
+    if is_interface_platform(account.get("platform")):
+        kinds = plugin_for(request.app[SERVICES], account["platform"]).spec.sync_kinds
+        if body.kind not in kinds:
+            raise ApiError(400, "unsupported_sync_kind",
+                           f"{account['platform']} syncs kinds: {', '.join(kinds)}.")
+        run, created = await request_platform_sync(request.app[SERVICES], account, body.kind, "api")
+    else:
+        run, created = await request_sync(request.app[SERVICES], account, body.kind, "api")
     out = SyncAccepted(run_id=run["_id"], kind=run["kind"], status=run["status"], joined=not created)
     return web.json_response(out.model_dump(), status=202)
 

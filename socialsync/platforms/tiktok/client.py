@@ -44,6 +44,8 @@ class TikTokClient:
         error = self.errors.error_for(response, body)
         if self.governor is not None:
             await self.governor.apply(self.rates.learn(call, response, error))
+            if error is not None and error.kind is ErrorKind.THROTTLED and error.retry_after is None:
+                error.retry_after = self.governor.default_block_seconds  # what the window is blocked for
         if error is not None:
             raise error
         return body

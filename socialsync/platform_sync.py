@@ -1,0 +1,135 @@
+"""The sync driver for interface platforms: walk a kind's stages, store each batch, then its
+checkpoint (kept per account and stage across runs: a platform's incremental high-water mark
+lives there), and record the run (``sync_runs``) with items and API calls.
+
+Records → storage: `ProfileRecord` merged into the account's profile; `MetricPoint` → ``metrics``
+(one point per metric and time); `MediaRecord` → ``media`` upserted by (account, platform id);
+`ItemProblem` → the run's errors. ``counts``-style stages get the ids of stored media inside the
+look-back in their checkpoint (``video_ids``). Errors: `RateLimited` ends the job deferred (the
+run stays open and resumes from its checkpoints); ``token_invalid`` refreshes once, then the
+account needs reconnect; ``permission`` is recorded and the run goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import UpdateOne
+
+from socialsync import lifecycle
+from socialsync.platform_tokens import fresh_ref, refresh_account
+from socialsync.platforms.base import (
+    ErrorKind, ItemProblem, MediaRecord, MetricPoint, PlatformError, ProfileRecord, SyncBatch,
+)
+from socialsync.plugins import plugin_for
+from socialsync.store import accounts as account_store
+from socialsync.store import media as media_store
+from socialsync.store import metrics as metrics_store
+from socialsync.store import platform_accounts as pstore
+from socialsync.store import sync_runs
+
+
+def _media_update(account: dict[str, Any], run_id: str, record: MediaRecord, now: datetime) -> UpdateOne:
+    set_: dict[str, Any] = {
+        **dict(record.fields), "account_id": account["_id"], "tenant_id": account["tenant_id"],
+        "platform": account["platform"], "external_id": record.platform_id, "deleted": False,
+        "last_seen_run": run_id, "updated_at": now,
+    }
+    if record.insights:
+        set_.update({f"insights.{k}": v for k, v in record.insights.items()})
+        set_.update(insights_status="ok", insights_updated_at=now)
+        followers = (account.get("profile") or {}).get("followers_count")
+        set_["engagement_rate"] = media_store.engagement_rate(
+            record.fields.get("like_count"), record.fields.get("comments_count"),
+            {"shares": record.insights.get("shares")}, followers)
+    return UpdateOne({"_id": media_store.doc_id(account["_id"], record.platform_id)},
+                     {"$set": set_, "$setOnInsert": {"first_seen_at": now, "first_seen_run": run_id}}, upsert=True)
+
+
+async def _store_batch(services: Any, account: dict[str, Any], run: dict[str, Any], batch: SyncBatch) -> dict[str, int]:
+    now = datetime.now(UTC)
+    media, points, counts = [], [], {"media": 0, "metrics": 0}
+    for record in batch.records:
+        if isinstance(record, ProfileRecord):
+            await pstore.merge_profile(services.store, account["_id"], dict(record.fields))
+        elif isinstance(record, MetricPoint):
+            points.append(metrics_store.point(account, record.metric, record.at, record.value, source="sync"))
+        elif isinstance(record, MediaRecord):
+            media.append(_media_update(account, run["_id"], record, now))
+        elif isinstance(record, ItemProblem):
+            await sync_runs.add_error(services.store, run["_id"], {"stage": record.stage, "message": record.message,
+                                                                    "item_id": record.item_id})
+    await media_store.write(services.store, media)
+    await metrics_store.write(services.store, points)
+    counts["media"], counts["metrics"] = len(media), len(points)
+    return counts
+
+
+async def _lookback_ids(services: Any, account: dict[str, Any], days: int) -> list[str]:
+    since = datetime.now(UTC) - timedelta(days=days)
+    cursor = services.store[media_store.COLLECTION].find(
+        {"account_id": account["_id"], "deleted": False, "timestamp": {"$gte": since}}, {"external_id": 1},
+    ).sort("timestamp", -1)
+    return [d["external_id"] async for d in cursor]
+
+
+async def run_sync(services: Any, account_id: str, run_id: str) -> str:
+    """Run (or resume) one sync run. Returns its final status; raises `RateLimited`/transient
+    errors for the job to defer or retry (the run stays open and resumes)."""
+    run = await sync_runs.get(services.store, run_id)
+    account = await account_store.get(services.store, account_id)
+    if run is None or account is None:
+        return "missing"
+    if account.get("status") != "active":
+        await sync_runs.finish(services.store, run, "skipped", reason=f"account is {account.get('status')}")
+        return "skipped"
+    plugin = plugin_for(services, account["platform"])
+    assert plugin.sync is not None
+    await sync_runs.update(services.store, run_id, set_={"status": "running", "started_at": run.get("started_at") or datetime.now(UTC)})
+    done = list(run.get("stages_done") or [])
+    lookback = getattr(getattr(plugin, "settings", None), "lookback_days", 30)
+    for stage in plugin.spec.sync_kinds.get(run["kind"], ()):
+        if stage in done:
+            continue
+        ref = await fresh_ref(services, account_id)
+        if ref is None:
+            await sync_runs.finish(services.store, run, "skipped", reason="account is not active")
+            return "skipped"
+        checkpoint = dict(((await account_store.get(services.store, account_id)) or {}).get("sync_state", {}).get(stage) or {})
+        if stage == "counts" and not checkpoint.get("video_ids"):
+            checkpoint = {"video_ids": await _lookback_ids(services, account, lookback), "done": 0}
+        try:
+            for attempt in (1, 2):
+                try:
+                    async for batch in plugin.sync.stage(ref, stage, checkpoint, datetime.now(UTC)):
+                        counts = await _store_batch(services, account, run, batch)
+                        checkpoint = dict(batch.checkpoint)
+                        await pstore.set_sync_checkpoint(services.store, account_id, stage, checkpoint)
+                        await sync_runs.update(services.store, run_id, inc={
+                            "api_calls": batch.calls, "items.media": counts["media"], "items.metrics": counts["metrics"]})
+                    break
+                except PlatformError as exc:
+                    if exc.kind is not ErrorKind.TOKEN_INVALID or attempt == 2:
+                        raise
+                    if await refresh_account(services, account_id, force=True) != "refreshed":
+                        raise
+                    ref = await fresh_ref(services, account_id)
+                    if ref is None:
+                        raise
+        except PlatformError as exc:
+            if exc.kind is ErrorKind.TOKEN_INVALID:
+                await lifecycle.account_needs_reconnect(services, account_id,
+                                                        f"{plugin.spec.display_name} refused the token: reconnect the account.")
+                await sync_runs.finish(services.store, run, "failed", reason="needs_reconnect")
+                return "failed"
+            if exc.kind is ErrorKind.CAPABILITY_MISSING:
+                await sync_runs.add_error(services.store, run_id, {"stage": stage, **exc.describe()})
+            else:
+                raise
+        if stage == "counts":  # the next run picks the look-back afresh
+            await pstore.set_sync_checkpoint(services.store, account_id, stage, {})
+        done.append(stage)
+        await sync_runs.update(services.store, run_id, set_={"stages_done": done})
+    await sync_runs.finish(services.store, run, "succeeded")
+    return "succeeded"

@@ -1,0 +1,105 @@
+"""``GET /oauth/{platform}/callback`` for interface platforms (TikTok…), and their webhooks
+``POST /webhooks/{source}``.
+
+Callback: the same redirect codes as Instagram's (``access_denied``, ``invalid_state``,
+``missing_scopes``, ``token_exchange_failed`` …) back to the CRM's return_url; a forged, expired
+or reused state gets the plain "link no longer valid" page. Webhooks: the signature is checked
+on the raw bytes (401, nothing stored), the delivery stored durably, then 200.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from pymongo.errors import PyMongoError
+
+from socialsync import queue
+from socialsync.logs import get_logger
+from socialsync.oauth_state import consume_state
+from socialsync.platform_inbound import record
+from socialsync.platforms.base import ConnectFailed, InboundRequest
+from socialsync.platforms.registry import UnknownPlatform
+from socialsync.plugins import is_interface_platform, plugin_for, plugins_of
+from socialsync.store import platform_accounts
+from webhooks.errors import ApiError
+from webhooks.keys import SERVICES, SETTINGS
+from webhooks.metrics import CONNECTS
+from webhooks.routes.connect import redirect_uri
+from webhooks.routes.meta_webhooks import read_limited
+from webhooks.routes.oauth import back_to_crm, invalid_link_page
+from worker.jobs.platforms import WEBHOOK_EVENT, request_sync, webhook_job_id
+
+routes = web.RouteTableDef()
+log = get_logger(__name__)
+
+
+@routes.get("/oauth/{platform}/callback")
+async def callback(request: web.Request) -> web.StreamResponse:
+    platform = request.match_info["platform"]
+    if not is_interface_platform(platform):
+        raise web.HTTPNotFound()
+    services, settings = request.app[SERVICES], request.app[SETTINGS]
+    state = await consume_state(services.redis, request.query.get("state", ""))
+    if state is None:
+        request.app[CONNECTS].labels(platform, "invalid_state").inc()
+        return invalid_link_page()
+
+    def fail(code: str, message: str) -> web.HTTPSeeOther:
+        request.app[CONNECTS].labels(platform, code).inc()
+        log.info("connect failed", login=platform, tenant_id=state.tenant_id, error=code, reason=message)
+        return back_to_crm(state.return_url, status="error", error=code)
+
+    if state.login != platform:
+        raise fail("invalid_state", "state issued for another login flow")
+    if request.query.get("error"):
+        code = "access_denied" if request.query["error"] == "access_denied" else "authorization_failed"
+        raise fail(code, request.query.get("error_description", ""))
+    plugin = plugin_for(services, platform)
+    assert plugin.connect is not None and plugin.tokens is not None
+    try:
+        accounts = await plugin.connect.callback(
+            platform, params=dict(request.query), redirect_uri=redirect_uri(settings.public_base, platform))
+    except ConnectFailed as exc:
+        raise fail(exc.code, exc.message) from None
+    new = list(accounts)[0]  # type: ignore[index]
+    account_id = await platform_accounts.upsert_new_account(
+        services.store, services.cipher, tenant_id=state.tenant_id, platform=platform, new=new,
+        user_ref=state.user_ref, next_check_at=plugin.tokens.next_check_at(new.credentials, datetime.now(UTC)),
+    )
+    account = await services.store.accounts.find_one({"_id": account_id})
+    assert account is not None
+    await request_sync(services, account, "full", "connect")
+    request.app[CONNECTS].labels(platform, "connected").inc()
+    log.info("account connected", login=platform, tenant_id=state.tenant_id, account_id=account_id)
+    params = {"status": "connected", "account_id": account_id}
+    if new.extra.get("read_only"):
+        params["read_only"] = "true"
+    raise back_to_crm(state.return_url, **params)
+
+
+@routes.post("/webhooks/{source}")
+async def receive(request: web.Request) -> web.Response:
+    services, settings = request.app[SERVICES], request.app[SETTINGS]
+    try:
+        plugin = plugins_of(services).for_source(request.match_info["source"])
+    except UnknownPlatform:
+        raise ApiError(404, "not_found", "No such webhook source.") from None
+    assert plugin.inbound is not None
+    body = await read_limited(request, settings.webhook_max_body_bytes)
+    inbound = InboundRequest(request.method, dict(request.query), dict(request.headers), body)
+    if not plugin.inbound.verify(inbound, datetime.now(UTC)):
+        code = "signature_missing" if "tiktok-signature" not in {k.lower() for k in request.headers} else "signature_invalid"
+        raise ApiError(401, code, "The signature is missing, stale or does not match the body.")
+    try:
+        eid, needs = await record(services, plugin.spec.webhook_source or plugin.name, body,
+                                  timedelta(days=settings.webhook_event_ttl_days))
+    except PyMongoError as exc:
+        log.error("webhook event not stored; answering 503 so the platform retries", error=type(exc).__name__)
+        raise ApiError(503, "store_unavailable", "The event could not be stored; retry later.") from None
+    if needs:
+        try:
+            await queue.enqueue(services.redis, WEBHOOK_EVENT, eid, job_id=webhook_job_id(eid))
+        except Exception as exc:  # noqa: BLE001 - stored durably: the sweeper enqueues it
+            log.warning("webhook event stored but not enqueued", event_id=eid, error=type(exc).__name__)
+    return web.json_response({"ok": True})

@@ -1,0 +1,181 @@
+"""Jobs of the interface platforms (TikTok…): sync runs, token upkeep, webhook events.
+
+Thin: load, call the platform-neutral driver, map the failure to arq ``Retry`` (deferred on rate
+limits, backoff on transient errors), never sleeping.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from arq import Retry, cron, func
+from arq.cron import CronJob
+from arq.worker import Function
+
+from socialsync import platform_tokens, queue
+from socialsync.config import Settings
+from socialsync.logs import get_logger
+from socialsync.platform_inbound import process_event
+from socialsync.platform_sync import run_sync
+from socialsync.platforms.base import ErrorKind, PlatformError, RateLimited, TransportError
+from socialsync.plugins import INTERFACE_PLATFORMS
+from socialsync.retry import retry_for
+from socialsync.store import platform_accounts
+from socialsync.store import sync_runs
+
+log = get_logger(__name__)
+MAX_TRIES = 8
+
+SYNC = "platform.sync_run"
+TOKENS_DUE = "platform.tokens_due"
+TOKENS_REFRESH = "platform.tokens_refresh"
+WEBHOOK_EVENT = "platform.webhook_event"
+
+
+def sync_job_id(account_id: str, run_id: str) -> str:
+    return f"psync:{account_id}:{run_id}"
+
+
+def token_job_id(account_id: str, at: datetime) -> str:
+    return f"ptokens:{account_id}:{at:%Y%m%d%H%M}"
+
+
+def webhook_job_id(event_id: str) -> str:
+    return f"pwebhook:{event_id}"
+
+
+async def request_sync(services: Any, account: dict[str, Any], kind: str, trigger: str) -> tuple[dict[str, Any], bool]:
+    """Start (or join) a run and enqueue its job under a deterministic id."""
+    run, created = await sync_runs.start_or_join(services.store, account, kind, trigger)
+    await queue.enqueue(services.redis, SYNC, account["_id"], run["_id"], job_id=sync_job_id(account["_id"], run["_id"]))
+    return run, created
+
+
+def _retry(ctx: dict[str, Any], exc: BaseException, what: str, **log_fields: Any) -> Retry | None:
+    attempt = int(ctx.get("job_try", 1))
+    base = ctx["services"].settings.retry_backoff_base_seconds
+    retry = retry_for(exc, attempt, base=base, max_tries=MAX_TRIES)
+    detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": type(exc).__name__}
+    log.warning(f"{what} deferred" if retry else f"{what} gave up", attempt=attempt, **detail, **log_fields)
+    return retry
+
+
+async def sync_run(ctx: dict[str, Any], account_id: str, run_id: str) -> str:
+    try:
+        return await run_sync(ctx["services"], account_id, run_id)
+    except RateLimited as exc:
+        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": exc.retry_after})
+        raise Retry(defer=max(1.0, exc.retry_after)) from None
+    except PlatformError as exc:
+        if exc.kind is not ErrorKind.THROTTLED:
+            return await _sync_failed(ctx, exc, account_id, run_id)
+        # The platform said 429: the governor now blocks that window; come back when it frees.
+        wait = exc.retry_after or 60.0
+        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": wait})
+        raise Retry(defer=max(1.0, wait)) from None
+    except (TransportError, platform_tokens.LockBusy) as exc:
+        return await _sync_failed(ctx, exc, account_id, run_id)
+
+
+async def _sync_failed(ctx: dict[str, Any], exc: BaseException, account_id: str, run_id: str) -> str:
+    if isinstance(exc, platform_tokens.LockBusy):
+        raise Retry(defer=1) from None
+    retry = _retry(ctx, exc, "sync", account_id=account_id)
+    if retry is None:
+        run = await sync_runs.get(ctx["services"].store, run_id)
+        if run is not None:
+            reason = str(getattr(exc, "code", "") or "") or type(exc).__name__
+            await sync_runs.finish(ctx["services"].store, run, "failed", reason=reason)
+        return "failed"
+    raise retry from None
+
+
+async def tokens_due(ctx: dict[str, Any]) -> int:
+    services = ctx["services"]
+    now = datetime.now(UTC)
+    ids = await platform_accounts.due_for_check(services.store, list(INTERFACE_PLATFORMS), now)
+    for account_id in ids:
+        await queue.enqueue(services.redis, TOKENS_REFRESH, account_id, job_id=token_job_id(account_id, now))
+    return len(ids)
+
+
+async def tokens_refresh(ctx: dict[str, Any], account_id: str) -> str:
+    try:
+        outcome = await platform_tokens.refresh_account(ctx["services"], account_id, wait_seconds=0)
+    except platform_tokens.LockBusy:
+        raise Retry(defer=1) from None  # another worker refreshes it right now: look again after
+    except (PlatformError, TransportError, RateLimited) as exc:
+        retry = _retry(ctx, exc, "token refresh", account_id=account_id)
+        if retry is None:
+            return "failed"
+        raise retry from None
+    log.info("token work done", account_id=account_id, outcome=outcome)
+    return outcome
+
+
+async def webhook_event(ctx: dict[str, Any], event_id: str) -> str:
+    return await process_event(ctx["services"], event_id)
+
+
+async def webhook_sweep(ctx: dict[str, Any]) -> int:
+    """Deliveries stored but never processed (the enqueue was lost): enqueue them again."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from socialsync.platform_inbound import stale_queued  # noqa: PLC0415
+
+    services = ctx["services"]
+    ids = await stale_queued(services, timedelta(seconds=services.settings.webhook_sweep_after_seconds))
+    now = datetime.now(UTC)
+    for eid in ids:
+        await queue.enqueue(services.redis, WEBHOOK_EVENT, eid, job_id=f"{webhook_job_id(eid)}:{now:%Y%m%d%H%M}")
+    return len(ids)
+
+
+async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | None) -> str:
+    """After a disconnect: revoke the dropped token at the platform (best effort, retried)."""
+    from dataclasses import replace  # noqa: PLC0415
+
+    from socialsync.plugins import plugin_for  # noqa: PLC0415
+    from socialsync.store import accounts as account_store  # noqa: PLC0415
+
+    services = ctx["services"]
+    doc = await account_store.get(services.store, account_id)
+    if doc is None or not token_ciphertext:
+        return "nothing to revoke"
+    plugin = plugin_for(services, doc["platform"])
+    if plugin.privacy is None:
+        return "no revoke"
+    ref = platform_accounts.ref_of({**doc, "token": {**(doc.get("token") or {}), "ciphertext": token_ciphertext}, "refresh": None},
+                                   services.cipher)
+    try:
+        await plugin.privacy.revoke(replace(ref))
+    except PlatformError as exc:
+        if exc.kind.value == "token_invalid":
+            return "already dead"
+        retry = _retry(ctx, exc, "revoke", account_id=account_id)
+        if retry is None:
+            return "failed"
+        raise retry from None
+    except TransportError as exc:
+        retry = _retry(ctx, exc, "revoke", account_id=account_id)
+        if retry is None:
+            return "failed"
+        raise retry from None
+    return "revoked"
+
+
+def functions(_settings: Settings) -> list[Function]:
+    return [
+        func(revoke, name="platform.revoke", max_tries=MAX_TRIES),
+        func(sync_run, name=SYNC, max_tries=MAX_TRIES + 50),  # rate-limit deferrals are not failures
+        func(tokens_refresh, name=TOKENS_REFRESH, max_tries=MAX_TRIES + 50),
+        func(webhook_event, name=WEBHOOK_EVENT, max_tries=5),
+    ]
+
+
+def cron_jobs(_settings: Settings) -> list[CronJob]:
+    return [
+        cron(tokens_due, name=TOKENS_DUE, second={0}, unique=True),
+        cron(webhook_sweep, name="platform.webhook_sweep", second={30}, unique=True),
+    ]
