@@ -1,6 +1,6 @@
 """The sync driver for interface platforms: walk a kind's stages, store each batch, then its
-checkpoint (kept per account and stage across runs: a platform's incremental high-water mark
-lives there), and record the run (``sync_runs``) with items and API calls.
+checkpoint (the run's progress, on the run) and the stage's cross-run ``state`` (on the account:
+a platform's incremental high-water mark lives there), and record the run (``sync_runs``) with items and API calls.
 
 Records → storage: `ProfileRecord` merged into the account's profile; `MetricPoint` → ``metrics``
 (one point per metric and time); `MediaRecord` → ``media`` upserted by (account, platform id);
@@ -96,16 +96,22 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
         if ref is None:
             await sync_runs.finish(services.store, run, "skipped", reason="account is not active")
             return "skipped"
-        checkpoint = dict(((await account_store.get(services.store, account_id)) or {}).get("sync_state", {}).get(stage) or {})
+        current = await sync_runs.get(services.store, run_id) or {}
+        checkpoint = dict((current.get("checkpoint") or {}).get(stage) or {})
+        state = dict(((await account_store.get(services.store, account_id)) or {}).get("sync_state", {}).get(stage) or {})
         if stage == "counts" and not checkpoint.get("video_ids"):
             checkpoint = {"video_ids": await _lookback_ids(services, account, lookback), "done": 0}
         try:
             for attempt in (1, 2):
                 try:
-                    async for batch in plugin.sync.stage(ref, stage, checkpoint, datetime.now(UTC)):
+                    async for batch in plugin.sync.stage(ref, stage, checkpoint=checkpoint, state=state,
+                                                         now=datetime.now(UTC)):
                         counts = await _store_batch(services, account, run, batch)
                         checkpoint = dict(batch.checkpoint)
-                        await pstore.set_sync_checkpoint(services.store, account_id, stage, checkpoint)
+                        await sync_runs.update(services.store, run_id, set_={f"checkpoint.{stage}": checkpoint})
+                        if batch.state is not None:
+                            state = dict(batch.state)
+                            await pstore.set_sync_checkpoint(services.store, account_id, stage, state)
                         await sync_runs.update(services.store, run_id, inc={
                             "api_calls": batch.calls, "items.media": counts["media"], "items.metrics": counts["metrics"]})
                     break
@@ -127,8 +133,6 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
                 await sync_runs.add_error(services.store, run_id, {"stage": stage, **exc.describe()})
             else:
                 raise
-        if stage == "counts":  # the next run picks the look-back afresh
-            await pstore.set_sync_checkpoint(services.store, account_id, stage, {})
         done.append(stage)
         await sync_runs.update(services.store, run_id, set_={"stages_done": done})
     await sync_runs.finish(services.store, run, "succeeded")

@@ -62,7 +62,7 @@ async def test_revoke_on_disconnect_kills_the_token(platform, tt: TikTok) -> Non
     acc = await connect(platform, tt)
     await platform.privacy.revoke(ref(acc))
     with pytest.raises(PlatformError) as dead:
-        await platform.sync.stage(ref(acc), "profile", {}, now()).__anext__()
+        await platform.sync.stage(ref(acc), "profile", checkpoint={}, state={}, now=now()).__anext__()
     assert dead.value.kind is ErrorKind.TOKEN_INVALID
 
 

@@ -10,14 +10,16 @@ from tiktok_driver import TikTok
 from socialsync.platforms.base import MediaRecord, MetricPoint, ProfileRecord, RateLimited
 
 
-async def run_stage(platform, account, name, checkpoint=None):  # noqa: ANN001, ANN201
-    records, last = [], dict(checkpoint or {})
+async def run_stage(platform, account, name, checkpoint=None, state=None):  # noqa: ANN001, ANN201
+    """One stage as the core runs it; returns (records, the cross-run state after it, calls)."""
+    records, last, kept = [], dict(checkpoint or {}), dict(state or {})
     calls = 0
-    async for batch in platform.sync.stage(account, name, last, now()):
+    async for batch in platform.sync.stage(account, name, checkpoint=last, state=kept, now=now()):
         records += batch.records
         last = dict(batch.checkpoint)
+        kept = dict(batch.state) if batch.state is not None else kept
         calls += batch.calls
-    return records, last, calls
+    return records, (last if name == "counts" else kept), calls
 
 
 async def test_profile_gives_the_profile_and_one_point_per_count(platform, tt: TikTok) -> None:
@@ -34,16 +36,16 @@ async def test_first_listing_reads_all_then_incremental_stops_at_the_first_known
     account = ref(await connect(platform, tt))
     records, checkpoint, calls = await run_stage(platform, account, "videos")
     videos = [r for r in records if isinstance(r, MediaRecord)]
-    assert len(videos) == 60 and calls == 3 and checkpoint["cursor"] is None
+    assert len(videos) == 60 and calls == 3 and checkpoint["high_water_ms"] == videos[0].fields["timestamp"].timestamp() * 1000
     first = videos[0]
     assert isinstance(first.platform_id, str) and first.fields["permalink"].startswith("https://www.tiktok.com/@tt_creator/")
     assert first.fields["thumbnail_expires_at"] > now() and set(first.insights) == {"views", "likes", "comments", "shares"}
     await tt.control("videos", {"account": "tt_creator", "count": 3})
     before = (await tt.http.get("/_sandbox/stats")).json()["total"]
-    new, checkpoint2, calls2 = await run_stage(platform, account, "videos", checkpoint)
+    new, checkpoint2, calls2 = await run_stage(platform, account, "videos", state=checkpoint)
     assert len(new) == 3 and calls2 == 1
     assert (await tt.http.get("/_sandbox/stats")).json()["total"] - before == 1
-    nothing, _, calls3 = await run_stage(platform, account, "videos", checkpoint2)
+    nothing, _, calls3 = await run_stage(platform, account, "videos", state=checkpoint2)
     assert nothing == [] and calls3 == 1
 
 
@@ -72,7 +74,7 @@ async def test_a_429_blocks_the_endpoint_window_for_every_worker(platform, tt: T
         await run_stage(platform, account, "profile")
     assert deferred.value.retry_after > 30 and "user/info" in deferred.value.scope
     assert (await tt.http.get("/_sandbox/stats")).json()["total"] == before  # not called again
-    first_page = await platform.sync.stage(account, "videos", {}, now()).__anext__()
+    first_page = await platform.sync.stage(account, "videos", checkpoint={}, state={}, now=now()).__anext__()
     assert len(first_page.records) == 20  # another endpoint's window still has room
 
 

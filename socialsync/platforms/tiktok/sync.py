@@ -3,9 +3,9 @@
 - ``profile``: ``/v2/user/info/`` with the fields the scopes allow → the profile + one metric
   point per count (follower history).
 - ``videos``: ``/v2/video/list/`` newest first, ≤ 20 a page, ``cursor`` a millisecond timestamp.
-  The checkpoint keeps ``high_water_ms`` (the newest video of the last complete listing): a later
-  run stops at the first video at or below it, so an incremental sync costs one call when
-  nothing or little is new. Mid-listing checkpoints keep the ``cursor`` to resume from.
+  The stage's cross-run ``state`` keeps ``high_water_ms`` (the newest video of the last complete
+  listing): a later run stops at the first video at or below it, so an incremental sync costs one
+  call when little is new. The run's ``checkpoint`` keeps the ``cursor`` to resume from.
 - ``counts``: ``/v2/video/query/`` for the stored videos inside the look-back (the core puts
   their ids in the checkpoint as ``video_ids``), 20 ids a call: fresh counts and a fresh
   ``cover_image_url``, stored with its expiry (the CDN link dies after ~6 h: never permanent).
@@ -81,11 +81,14 @@ class TikTokSync:
         self._client = client
         self._max_pages = max_pages
 
-    def stage(self, account: AccountRef, name: str, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+    def stage(
+        self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any], state: Mapping[str, Any],
+        now: datetime,
+    ) -> AsyncIterator[SyncBatch]:
         if name == "profile":
             return self._profile(account, now)
         if name == "videos":
-            return self._videos(account, checkpoint, now)
+            return self._videos(account, checkpoint, state, now)
         if name == "counts":
             return self._counts(account, checkpoint, now)
         raise ValueError(f"tiktok has no sync stage {name!r}")
@@ -103,8 +106,10 @@ class TikTokSync:
                   if isinstance(profile.get(m), int | float)]
         yield SyncBatch(records=[ProfileRecord(fields=profile), *points], checkpoint={"at": now.isoformat()}, calls=1)
 
-    async def _videos(self, account: AccountRef, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
-        high_water = checkpoint.get("high_water_ms")
+    async def _videos(
+        self, account: AccountRef, checkpoint: Mapping[str, Any], state: Mapping[str, Any], now: datetime,
+    ) -> AsyncIterator[SyncBatch]:
+        high_water = state.get("high_water_ms")
         cursor = checkpoint.get("cursor")
         newest = checkpoint.get("run_newest_ms")
         for _ in range(self._max_pages):
@@ -126,12 +131,11 @@ class TikTokSync:
             cursor = data.get("cursor")
             records = [media_record(v, now) for v in fresh]
             if more:
-                yield SyncBatch(records=records, calls=1, checkpoint={
-                    "high_water_ms": high_water, "cursor": cursor, "run_newest_ms": newest,
-                })
+                yield SyncBatch(records=records, calls=1, checkpoint={"cursor": cursor, "run_newest_ms": newest})
                 continue
             final_high = max(int(high_water or 0), int(newest or 0)) or None
-            yield SyncBatch(records=records, calls=1, checkpoint={"high_water_ms": final_high, "cursor": None})
+            yield SyncBatch(records=records, calls=1, checkpoint={"cursor": None, "done": True},
+                            state={"high_water_ms": final_high})
             return
 
     async def _counts(self, account: AccountRef, checkpoint: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
