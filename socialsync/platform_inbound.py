@@ -8,8 +8,8 @@ platform's ``inbound`` and applies each change alone, recording rejected ones wi
 - ``deauthorized`` (TikTok ``authorization.removed``): every tenant's record of that account
   becomes ``needs_reconnect`` with the reason (the CRM gets ``account.needs_reconnect``); its
   jobs stop because they only run for active accounts;
-- ``publish_status`` (``post.publish.*``): the post with that publish id, if any, is noted so its
-  next status poll runs now.
+- ``publish_status`` (``post.publish.*``): the post with that publish id, if it is waiting on
+  TikTok's processing, polls its status now instead of at its next deferred time.
 A sweeper re-enqueues deliveries still ``queued`` after a minute (a lost enqueue).
 """
 
@@ -49,11 +49,9 @@ async def _apply(services: Any, platform: str, change: Change) -> dict[str, Any]
             await lifecycle.account_needs_reconnect(services, account["_id"], reason)
         return {"applied": "needs_reconnect", "accounts": [a["_id"] for a in accounts]}
     if change.kind == "publish_status":
-        result = await services.store["publish_jobs"].update_many(
-            {"tiktok_publish_id": change.data.get("publish_id")},
-            {"$set": {"tiktok_webhook": dict(change.data), "tiktok_webhook_at": datetime.now(UTC)}},
-        )
-        return {"applied": "publish_status", "posts": result.modified_count}
+        from socialsync.platform_publish import nudge  # noqa: PLC0415 - publishing imports the store
+
+        return {"applied": "publish_status", "posts": await nudge(services, str(change.data.get("publish_id")))}
     return {"applied": "ignored", "event": change.field}
 
 

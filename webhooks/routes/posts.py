@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from socialsync import queue
 from socialsync.platforms.instagram import publish_quota
 from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
+from socialsync.plugins import is_interface_platform
 from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
 from socialsync.store.posts import PostOut, PostState
@@ -24,6 +25,7 @@ from webhooks.auth import tenant_of
 from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
+from webhooks.routes.platform_posts import create_platform_post
 from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
 from webhooks.params import PageQuery, parse_headers, parse_query
 
@@ -72,6 +74,8 @@ async def create_post(request: web.Request) -> web.Response:
         raise not_found("account")
     dry_run = _dry_run(request)
     key = _idempotency_key(request)
+    if is_interface_platform(account.get("platform")):
+        return await create_platform_post(request, account, tenant_id, key)
     body = await parse_body(request, PostRequest)
     fingerprint = _fingerprint(body)
     existing = await post_store.find_by_idempotency_key(services.store, tenant_id, key)

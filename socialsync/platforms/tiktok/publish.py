@@ -32,6 +32,7 @@ import httpx
 from socialsync.platforms.base import AccountRef, ErrorKind, PlatformError, StepOutcome, TransportError
 from socialsync.platforms.tiktok.client import TikTokClient
 from socialsync.platforms.tiktok.settings import TikTokSettings
+from socialsync.platforms.tiktok.publish_validation import validate_request
 from socialsync.platforms.tiktok.upload import ChunkPlan, UploadRefused, source_size, upload_from
 
 RETRYABLE_FAIL_REASONS = frozenset({"internal", "video_pull_failed", "photo_pull_failed"})
@@ -76,11 +77,25 @@ class TikTokPublisher:
         return await self._client.api("POST", path, token=account.credentials.access_token,
                                       account_key=account.external_id, json=body or {})
 
+    def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime, *,
+                 sandbox_base: str | None = None) -> dict[str, Any]:
+        """Before queuing: the request's own rules, the app's audit state, and the creator_info the
+        last sync read (``profile.creator_info``); the first step reads it again, live."""
+        info = account.profile.get("creator_info") if isinstance(account.profile.get("creator_info"), Mapping) else None
+        return validate_request(request, scopes=tuple(account.credentials.scopes or ()), creator_info=info,
+                                app_audited=self._s.app_audited, sandbox_base=sandbox_base)
+
     async def creator_info(self, account: AccountRef) -> dict[str, Any]:
         return await self._api(account, "/v2/post/publish/creator_info/query/")
 
     async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
         state = _s(post, "state", "queued")
+        if post.get("interrupted") and state in ("initialised", "processing"):
+            state = "reconcile"  # a worker died inside the last step: TikTok's status decides
+        if post.get("interrupted") and state == "ready" and _s(post, "request", {}).get("type") == "photo":
+            return StepOutcome("failed", error_code="publish_outcome_unknown",
+                               message="The photo post was interrupted while TikTok was asked to publish it; "
+                               "it may still appear. Check the account before posting again.")
         try:
             if state == "queued":
                 return await self._check_creator(account, post)

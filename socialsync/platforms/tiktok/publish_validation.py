@@ -88,6 +88,8 @@ def validate_request(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise PublishRejected(400, "invalid_post", f"{where}: {first['msg']}") from None
+    if req.publish_at is not None:
+        raise PublishRejected(400, "scheduling_unsupported", "publish_at is not supported for TikTok posts yet.")
     if "video.publish" not in scopes:
         raise PublishRejected(409, "account_read_only",
                               "The account did not grant video.publish: reconnect it with publishing allowed.")

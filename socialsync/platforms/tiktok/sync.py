@@ -104,7 +104,12 @@ class TikTokSync:
         profile = profile_from_user(data.get("user") or {})
         points = [MetricPoint(metric=m, at=now, value=float(profile[m])) for m in COUNT_METRICS
                   if isinstance(profile.get(m), int | float)]
-        yield SyncBatch(records=[ProfileRecord(fields=profile), *points], checkpoint={"at": now.isoformat()}, calls=1)
+        calls = 1
+        if "video.publish" in scopes:  # what the creator may post now: validation reads it
+            info = await self._call(account, "POST", "/v2/post/publish/creator_info/query/", json={})
+            profile["creator_info"] = {**info, "read_at": now.isoformat()}
+            calls += 1
+        yield SyncBatch(records=[ProfileRecord(fields=profile), *points], checkpoint={"at": now.isoformat()}, calls=calls)
 
     async def _videos(
         self, account: AccountRef, checkpoint: Mapping[str, Any], state: Mapping[str, Any], now: datetime,

@@ -1,0 +1,114 @@
+"""Direct Post through the API and the worker: exactly once, validated before queuing, and
+recovered after a worker died between init and upload or between upload and status."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from tiktok_flows import connect
+
+from sandbox.tiktok.files import content_bytes
+from socialsync.platform_publish import run_step
+from tests.conftest import Env
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+async def quick_tiktok(env: Env) -> None:
+    await env.sandbox.post("/_sandbox/tiktok/limits", json={
+        "processing_min_seconds": 0, "processing_max_seconds": 0, "processing_seconds_per_gb": 0,
+        "moderation_min_seconds": 0, "moderation_max_seconds": 0})
+    env.settings.tiktok.app_audited = True
+    env.settings.tiktok.poll_first_seconds = 0.2
+
+
+def video(env: Env, size: int, privacy: str = "PUBLIC_TO_EVERYONE", name: str = "v.mp4") -> dict:
+    return {"type": "video", "caption": "Hello #tiktok",
+            "media": [{"url": f"{env.sandbox_url}/files.sandbox.test/videos/{name}?size={size}", "kind": "video"}],
+            "options": {"privacy_level": privacy, "disable_duet": True}}
+
+
+async def post(env: Env, tenant, account_id: str, body: dict, key: str = "k-1"):  # noqa: ANN001, ANN201
+    return await env.http.post(f"/v1/accounts/{account_id}/posts", json=body,
+                               headers={**env.auth(tenant), "Idempotency-Key": key})
+
+
+async def publishes(env: Env) -> list[dict]:
+    return (await env.sandbox.get("/_sandbox/tiktok/publishes")).json()["publishes"]
+
+
+async def ready_account(env: Env, username: str = "tt_creator"):  # noqa: ANN201
+    tenant = await env.tenant()
+    out = await connect(env, tenant.api_key, account=username)
+    await env.run_worker()  # the first sync, which also reads creator_info
+    return tenant, out.account_id
+
+
+async def test_video_post_is_published_once_with_its_bytes(env: Env) -> None:
+    tenant, account_id = await ready_account(env)
+    size = 12 * MB + 3
+    r = await post(env, tenant, account_id, video(env, size))
+    assert r.status_code == 202, r.text
+    again = await post(env, tenant, account_id, video(env, size))  # same key: the same post
+    assert again.json()["id"] == r.json()["id"]
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{r.json()['id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "published" and got["media_id"].isdigit(), got
+    assert got["permalink"].endswith(f"/video/{got['media_id']}")
+    [log] = await publishes(env)
+    assert log["sha256"] == hashlib.sha256(content_bytes("v.mp4", size)).hexdigest()
+    assert log["post_info"]["disable_duet"] is True and log["privacy_level"] == "PUBLIC_TO_EVERYONE"
+    events = [e async for e in env.services.store["crm_events"].find({"type": "post.published"})]
+    assert len(events) == 1 and events[0]["data"]["media_id"] == got["media_id"]
+
+
+async def test_privacy_level_not_offered_is_refused_before_anything_is_queued(env: Env) -> None:
+    tenant, account_id = await ready_account(env, "tt_private")
+    r = await post(env, tenant, account_id, video(env, MB, privacy="PUBLIC_TO_EVERYONE"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "privacy_level_not_offered", r.text
+    assert await env.services.store["publish_jobs"].count_documents({}) == 0
+    missing = video(env, MB)
+    del missing["options"]["privacy_level"]
+    r = await post(env, tenant, account_id, missing, key="k-2")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "privacy_level_required"
+    env.settings.tiktok.app_audited = False
+    r = await post(env, tenant, account_id, video(env, MB, privacy="MUTUAL_FOLLOW_FRIENDS"), key="k-3")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unaudited_app_self_only"
+    assert await publishes(env) == []
+
+
+async def test_photo_post_by_pull_from_url(env: Env) -> None:
+    tenant, account_id = await ready_account(env)
+    body = {"type": "photo", "caption": "two", "options": {"privacy_level": "SELF_ONLY", "title": "pics"},
+            "media": [{"url": "https://cdn.crm.example.com/1.jpg"}, {"url": "https://cdn.crm.example.com/2.jpg"}]}
+    r = await post(env, tenant, account_id, body)
+    assert r.status_code == 202, r.text
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{r.json()['id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "published" and len(await publishes(env)) == 1
+
+
+async def _step_until(env: Env, post_id: str, step: str) -> dict:
+    col = env.services.store["publish_jobs"]
+    for _ in range(20):
+        doc = await col.find_one({"_id": post_id})
+        if doc["step"] == step:
+            return doc
+        await run_step(env.services, post_id, doc["tick"])
+    raise AssertionError(f"never reached {step}")
+
+
+@pytest.mark.parametrize("died_in", ["initialised", "processing"])
+async def test_worker_dead_mid_step_is_published_once(env: Env, died_in: str) -> None:
+    tenant, account_id = await ready_account(env)
+    r = await post(env, tenant, account_id, video(env, 11 * MB))
+    doc = await _step_until(env, r.json()["id"], died_in)
+    assert doc["platform_fields"]["tiktok_publish_id"]  # stored before the first byte
+    # A worker took the next step and died inside it (between init and upload, or upload and status).
+    await env.services.store["publish_jobs"].update_one({"_id": doc["_id"]}, {"$set": {"step_started_tick": doc["tick"]}})
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{doc['_id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "published", got
+    assert len(await publishes(env)) == 1 and (await publishes(env))[0]["status"] == "PUBLISH_COMPLETE"
