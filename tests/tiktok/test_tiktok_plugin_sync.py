@@ -29,7 +29,8 @@ async def test_profile_gives_the_profile_and_one_point_per_count(platform, tt: T
     assert profile.fields["username"] == "tt_creator" and profile.fields["media_count"] == 60
     assert {p.metric for p in records if isinstance(p, MetricPoint)} == {
         "followers_count", "follows_count", "likes_count", "media_count"}
-    assert calls == 1
+    assert calls == 2  # user/info, and creator_info (video.publish granted): what validation checks
+    assert "PUBLIC_TO_EVERYONE" in profile.fields["creator_info"]["privacy_level_options"]
 
 
 async def test_first_listing_reads_all_then_incremental_stops_at_the_first_known(platform, tt: TikTok) -> None:
