@@ -86,7 +86,7 @@ async def main(mb: int, rounds: int) -> None:
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
             # The baseline sends the file as one chunk: let the sandbox accept that size.
-            await http.post("/_sandbox/tiktok/limits", json={"max_chunk_bytes": 2 * size, "init_per_minute": 1000})
+            await http.post("/_sandbox/tiktok/limits", json={"max_chunk_bytes": 2 * size, "max_last_chunk_bytes": 2 * size, "init_per_minute": 1000})
             token = (await http.post("/_sandbox/tiktok/tokens", json={"account": "tt_creator"})).json()["access_token"]
             source = f"{base}/files.sandbox.test/videos/bench.mp4?size={size}"
             print(f"{mb} MiB video, sandbox on {base} (separate process), chunk 10 MiB")
