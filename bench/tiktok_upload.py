@@ -1,5 +1,5 @@
 """FILE_UPLOAD throughput and memory: a 300 MB video through the sandbox, our chunked uploader
-(10 MiB chunks, each a ranged GET from the file host piped into one PUT) next to a plain streamed
+(10 MiB chunks by default, each a ranged GET from the file host piped into one PUT) next to a plain streamed
 PUT of the same bytes (one GET piped into one PUT), in the same run, against the same sandbox
 process. Also the uploader's peak RSS growth (sampled every 10 ms from /proc/self/status).
 Run: ``python bench/tiktok_upload.py [--mb 300] [--rounds 2]``."""
@@ -71,7 +71,7 @@ async def plain_put(http: httpx.AsyncClient, source: str, upload_url: str, size:
     assert r.status_code == 201, r.text
 
 
-async def main(mb: int, rounds: int) -> None:
+async def main(mb: int, rounds: int, chunk_mb: int) -> None:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--port", str(port)], cwd=REPO,  # noqa: S603
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -89,14 +89,14 @@ async def main(mb: int, rounds: int) -> None:
             await http.post("/_sandbox/tiktok/limits", json={"max_chunk_bytes": 2 * size, "max_last_chunk_bytes": 2 * size, "init_per_minute": 1000})
             token = (await http.post("/_sandbox/tiktok/tokens", json={"account": "tt_creator"})).json()["access_token"]
             source = f"{base}/files.sandbox.test/videos/bench.mp4?size={size}"
-            print(f"{mb} MiB video, sandbox on {base} (separate process), chunk 10 MiB")
+            print(f"{mb} MiB video, sandbox on {base} (separate process), chunk {chunk_mb} MiB")
             for i in range(1, rounds + 1):
                 one = ChunkPlan(size, size, 1)
                 target = await init(http, token, one)
                 t0 = time.perf_counter()
                 await plain_put(http, source, target["upload_url"], size)
                 plain = time.perf_counter() - t0
-                plan = ChunkPlan.for_size(size, 10 * MIB)
+                plan = ChunkPlan.for_size(size, chunk_mb * MIB)
                 target = await init(http, token, plan)
                 with PeakRss() as rss:
                     t0 = time.perf_counter()
@@ -118,5 +118,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--chunk-mb", type=int, default=10, help="5-64; the setting's default is 10")
     args = parser.parse_args()
-    asyncio.run(main(args.mb, args.rounds))
+    asyncio.run(main(args.mb, args.rounds, args.chunk_mb))
