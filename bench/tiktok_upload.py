@@ -1,5 +1,5 @@
 """FILE_UPLOAD throughput and memory: a 300 MB video through the sandbox, our chunked uploader
-(10 MiB chunks by default, each a ranged GET from the file host piped into one PUT) next to a plain streamed
+(32 MiB chunks by default, each a ranged GET from the file host piped into one PUT) next to a plain streamed
 PUT of the same bytes (one GET piped into one PUT), in the same run, against the same sandbox
 process. Also the uploader's peak RSS growth (sampled every 10 ms from /proc/self/status).
 Run: ``python bench/tiktok_upload.py [--mb 300] [--rounds 2]``."""
@@ -118,6 +118,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--chunk-mb", type=int, default=10, help="5-64; the setting's default is 10")
+    parser.add_argument("--chunk-mb", type=int, default=32, help="5-64 (the setting UPLOAD_CHUNK_BYTES defaults to 32)")
     args = parser.parse_args()
     asyncio.run(main(args.mb, args.rounds, args.chunk_mb))

@@ -30,6 +30,7 @@ async def platform(redis_url: str, mongodb_url: str, sandbox_url: str, token_key
     settings = make_settings(redis_url=redis_url, mongodb_url=mongodb_url, sandbox_url=sandbox_url,
                              token_key=token_key, web_port=free_port())
     settings.tiktok.app_audited = True
+    settings.tiktok.upload_chunk_bytes = 10 * 1024 * 1024  # several chunks in small test files
 
     @dataclass
     class Context:

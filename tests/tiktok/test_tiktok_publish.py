@@ -22,6 +22,7 @@ async def quick_tiktok(env: Env) -> None:
         "moderation_min_seconds": 0, "moderation_max_seconds": 0})
     env.settings.tiktok.app_audited = True
     env.settings.tiktok.poll_first_seconds = 0.2
+    env.settings.tiktok.upload_chunk_bytes = 5 * MB  # several chunks in small test files
 
 
 def video(env: Env, size: int, privacy: str = "PUBLIC_TO_EVERYONE", name: str = "v.mp4") -> dict:
