@@ -1,7 +1,7 @@
 """Token upkeep for interface platforms, under one Redis lock per account.
 
 TikTok rotates refresh tokens: the sent one dies when the new pair is issued. So: one refresh in
-flight per account (``lock:tokens:{id}``, SET NX with a lease), the stored pair re-read *after*
+flight per account (the core keeper's ``tokens:lock:{id}``, SET NX with a lease), the stored pair re-read *after*
 taking the lock (a refresh that just finished elsewhere makes ours unnecessary), and the new pair
 stored (compare-and-set on the old one) before the lock is released and before any call uses
 it. ``TOKEN_INVALID`` (``invalid_grant``) marks the account ``needs_reconnect`` with the reason;
@@ -22,6 +22,7 @@ from socialsync.platforms.base import AccountRef, ErrorKind, PlatformError
 from socialsync.plugins import plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import platform_accounts as store
+from socialsync.tokens import LOCK_KEY  # the core's keeper takes the same lock: one refresh at a time
 
 LOCK_SECONDS = 30
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
@@ -32,7 +33,7 @@ class LockBusy(Exception):
 
 
 async def _locked(services: Any, account_id: str, wait_seconds: float) -> str:
-    key, token = f"lock:tokens:{account_id}", secrets.token_hex(8)
+    key, token = LOCK_KEY.format(account_id=account_id), secrets.token_hex(8)
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while not await services.redis.set(key, token, nx=True, ex=LOCK_SECONDS):
         if asyncio.get_running_loop().time() >= deadline:
@@ -42,7 +43,7 @@ async def _locked(services: Any, account_id: str, wait_seconds: float) -> str:
 
 
 async def _unlock(services: Any, account_id: str, token: str) -> None:
-    await services.redis.eval(_RELEASE, 1, f"lock:tokens:{account_id}", token)
+    await services.redis.eval(_RELEASE, 1, LOCK_KEY.format(account_id=account_id), token)
 
 
 async def refresh_account(services: Any, account_id: str, *, force: bool = False, wait_seconds: float = 5.0) -> str:

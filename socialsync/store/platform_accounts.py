@@ -1,7 +1,7 @@
 """Accounts of interface platforms (TikTok…): stored from a `NewAccount`, read as an `AccountRef`.
 
 Same ``accounts`` collection and API shape as Instagram's (``AccountOut``): ``token`` holds the
-encrypted access token with its expiry, ``refresh`` the encrypted refresh token with its own,
+encrypted access token with its expiry, ``token.refresh_ciphertext`` the encrypted refresh token with its own (the core's shape),
 ``next_check_at`` when the token keeper looks next, ``extra`` the platform's own fields. A new
 pair is written in one update guarded by the pair it replaces (compare-and-set), so a refresh
 that lost a race cannot overwrite the winner's tokens; an empty refresh token never overwrites
@@ -33,12 +33,12 @@ async def upsert_new_account(
         "profile": dict(new.profile), "scopes": list(new.scopes), "user_ref": user_ref,
         "platform_user_id": new.platform_user_id, "extra": dict(new.extra),
         "token": {"ciphertext": cipher.encrypt(creds.access_token), "kind": creds.kind,
-                  "issued_at": now, "expires_at": creds.access_expires_at},
+                  "issued_at": now, "expires_at": creds.access_expires_at,
+                  "refresh_ciphertext": cipher.encrypt(creds.refresh_token) if creds.refresh_token else None,
+                  "refresh_expires_at": creds.refresh_expires_at},
         "next_check_at": next_check_at, "status": "active", "status_reason": None,
         "connected_at": now, "updated_at": now, "disconnected_at": None,
     }
-    if creds.refresh_token:
-        set_["refresh"] = {"ciphertext": cipher.encrypt(creds.refresh_token), "expires_at": creds.refresh_expires_at}
     doc = await store.accounts.find_one_and_update(
         {"tenant_id": tenant_id, "platform": platform, "external_id": new.external_id},
         {"$set": set_, "$setOnInsert": {"_id": "acc_" + secrets.token_hex(8), "created_at": now}},
@@ -48,14 +48,15 @@ async def upsert_new_account(
 
 
 def credentials_of(doc: dict[str, Any], cipher: TokenCipher) -> Credentials:
+    """The core's stored shape (socialsync/credentials.py), plus the granted scopes."""
     token = doc.get("token") or {}
-    refresh = doc.get("refresh") or {}
+    refresh = token.get("refresh_ciphertext")
     return Credentials(
         access_token=cipher.decrypt(token["ciphertext"]) if token.get("ciphertext") else "",
         kind=str(token.get("kind") or "oauth2"),
         access_expires_at=token.get("expires_at"),
-        refresh_token=cipher.decrypt(refresh["ciphertext"]) if refresh.get("ciphertext") else None,
-        refresh_expires_at=refresh.get("expires_at"),
+        refresh_token=cipher.decrypt(refresh) if refresh else None,
+        refresh_expires_at=token.get("refresh_expires_at"),
         scopes=tuple(doc.get("scopes") or ()),
     )
 
@@ -79,7 +80,8 @@ async def store_credentials(
         "token_checked_at": now, "token_check_error": None, "updated_at": now,
     }
     if new.refresh_token:  # never overwrite a stored refresh token with an empty one
-        set_["refresh"] = {"ciphertext": cipher.encrypt(new.refresh_token), "expires_at": new.refresh_expires_at}
+        set_["token.refresh_ciphertext"] = cipher.encrypt(new.refresh_token)
+        set_["token.refresh_expires_at"] = new.refresh_expires_at
     if new.scopes:
         set_["scopes"] = list(new.scopes)
     result = await store.accounts.update_one(

@@ -18,7 +18,7 @@ async def test_allow_connects_with_open_id_exactly_and_encrypted_tokens(env: Env
     doc = await account_doc(env, out.account_id)
     assert doc["platform"] == "tiktok" and doc["external_id"] == "afd97af1-b87b-48b9-ac98-410a9c0d5301"
     assert doc["username"] == "tt_creator" and doc["profile"]["followers_count"] == 15234
-    assert doc["token"]["ciphertext"] and doc["refresh"]["ciphertext"]
+    assert doc["token"]["ciphertext"] and doc["token"]["refresh_ciphertext"]
     assert "act." not in str(doc) and "rft." not in str(doc)  # never in clear
     api = await env.http.get(f"/v1/accounts/{out.account_id}", headers=env.auth(tenant))
     assert api.status_code == 200 and api.json()["platform"] == "tiktok" and "token" not in api.json()

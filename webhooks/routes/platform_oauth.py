@@ -20,7 +20,7 @@ from socialsync.oauth_state import consume_state
 from socialsync.platform_inbound import record
 from socialsync.platforms.base import ConnectFailed, InboundRequest
 from socialsync.platforms.registry import UnknownPlatform
-from socialsync.plugins import is_interface_platform, plugin_for, plugins_of
+from socialsync.plugins import INTERFACE_PLATFORMS, is_interface_platform, plugin_for, plugins_of
 from socialsync.store import platform_accounts
 from webhooks.errors import ApiError
 from webhooks.keys import SERVICES, SETTINGS
@@ -34,9 +34,12 @@ routes = web.RouteTableDef()
 log = get_logger(__name__)
 
 
-@routes.get("/oauth/{platform}/callback")
+def _platform_of(request: web.Request) -> str:
+    return request.match_info.get("platform") or request.path.split("/")[2]
+
+
 async def callback(request: web.Request) -> web.StreamResponse:
-    platform = request.match_info["platform"]
+    platform = _platform_of(request)
     if not is_interface_platform(platform):
         raise web.HTTPNotFound()
     services, settings = request.app[SERVICES], request.app[SETTINGS]
@@ -78,11 +81,10 @@ async def callback(request: web.Request) -> web.StreamResponse:
     raise back_to_crm(state.return_url, **params)
 
 
-@routes.post("/webhooks/{source}")
 async def receive(request: web.Request) -> web.Response:
     services, settings = request.app[SERVICES], request.app[SETTINGS]
     try:
-        plugin = plugins_of(services).for_source(request.match_info["source"])
+        plugin = plugins_of(services).for_source(request.match_info.get("source") or request.path.split("/")[2])
     except UnknownPlatform:
         raise ApiError(404, "not_found", "No such webhook source.") from None
     assert plugin.inbound is not None
@@ -103,3 +105,11 @@ async def receive(request: web.Request) -> web.Response:
         except Exception as exc:  # noqa: BLE001 - stored durably: the sweeper enqueues it
             log.warning("webhook event stored but not enqueued", event_id=eid, error=type(exc).__name__)
     return web.json_response({"ok": True})
+
+
+# One static route per interface platform, registered before the generic /webhooks/{source} and
+# /oauth/… routes of the core (webhooks/app.py puts this module first), so these platforms are
+# served here and every other source keeps the core's dispatch.
+for _name in INTERFACE_PLATFORMS:
+    routes.get(f"/oauth/{_name}/callback")(callback)
+    routes.post(f"/webhooks/{_name}")(receive)

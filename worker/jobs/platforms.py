@@ -194,7 +194,6 @@ def functions(_settings: Settings) -> list[Function]:
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
     return [
-        cron(tokens_due, name=TOKENS_DUE, second={0}, unique=True),
         cron(webhook_sweep, name="platform.webhook_sweep", second={30}, unique=True),
         cron(publish_sweep, name="platform.publish_sweep", second={45}, unique=True),
     ]

@@ -99,7 +99,9 @@ class TikTokSync:
         )
 
     async def _profile(self, account: AccountRef, now: datetime) -> AsyncIterator[SyncBatch]:
-        scopes = account.credentials.scopes or ()
+        granted = account.credentials.scopes
+        # Unknown scopes (a caller that does not pass them): the three connect requires.
+        scopes = granted or ("user.info.basic", "user.info.profile", "user.info.stats")
         data = await self._call(account, "GET", "/v2/user/info/", fields=profile_fields(scopes))
         profile = profile_from_user(data.get("user") or {})
         points = [MetricPoint(metric=m, at=now, value=float(profile[m])) for m in COUNT_METRICS
