@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         description="Allowed return_url prefixes (scheme://host[:port][/path]), comma separated.",
     )
     oauth_state_ttl_seconds: int = 600
+    ops_session_minutes: int = Field(
+        default=480, description="How long an ops console login lasts (the cookie and its session)."
+    )
     max_body_bytes: int = 1024 * 1024
     body_read_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A request body must arrive within this (408 otherwise)."
@@ -170,6 +173,10 @@ class Settings(BaseSettings):
         default=30.0, description="First retry delay of a failed job; doubles per try, with jitter."
     )
     queue_name: str = "socialsync:queue"
+    worker_metrics_port: int = Field(
+        default=0, description="Port of the worker's Prometheus /metrics (0: off)."
+    )
+    worker_metrics_host: str = "127.0.0.1"
 
     # --- Meta webhooks, comments, CRM events, privacy callbacks (issue 4) ---------------------
     webhook_verify_token: SecretStr | None = Field(

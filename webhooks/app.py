@@ -25,6 +25,7 @@ from socialsync.config import Settings
 from socialsync.context import open_services
 from socialsync.platforms import registry
 from webhooks import metrics, openapi
+from webhooks.console import build_console
 from webhooks.auth import auth_middleware
 from webhooks.boundary import encoding_middleware
 from webhooks.errors import ApiError, error_middleware
@@ -119,4 +120,5 @@ def build_app(settings: Settings) -> web.Application:
         if prefix in seams:
             sub.router.add_routes(seams[prefix])
         mount(app, prefix, sub)
+    app.add_subapp("/ops", build_console())  # the ops console (webhooks/console/)
     return app

@@ -117,7 +117,8 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
         )
         return DeliveryOutcome(status="delivered")
     delay = backoff_seconds(attempt, settings.crm_event_backoff_base_seconds)
-    deadline = event["created_at"] + timedelta(hours=settings.crm_event_retry_hours)
+    # An operator's resend (socialsync.operations) opens a new retry window from that moment.
+    deadline = (state.get("window_from") or event["created_at"]) + timedelta(hours=settings.crm_event_retry_hours)
     next_at = at + timedelta(seconds=delay)
     if next_at > deadline:
         await store[COLLECTION].update_one(

@@ -29,6 +29,7 @@ INDEX_OWNERS = (
     "socialsync.store.metrics",
     "socialsync.store.audience",
     "socialsync.store.sync_runs",
+    "socialsync.store.ops",
 )
 
 

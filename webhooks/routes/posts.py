@@ -14,7 +14,7 @@ from typing import Any, get_args
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from socialsync import queue
+from socialsync import operations, queue
 from socialsync.platforms.instagram import publish_quota
 from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
 from socialsync.plugins import is_interface_platform
@@ -181,20 +181,12 @@ async def list_posts(request: web.Request) -> web.Response:
 
 @routes.delete("/v1/posts/{post_id}")
 async def cancel_post(request: web.Request) -> web.Response:
-    store = request.app[SERVICES].store
-    tenant_id = tenant_of(request)
-    post_id = request.match_info["post_id"]
-    doc = await post_store.cancel(store, tenant_id, post_id)
-    if doc is None:
-        current = await post_store.get_for_tenant(store, tenant_id, post_id)
-        if current is None:
-            raise not_found("post")
-        raise ApiError(409, "post_not_cancellable",
-                       f"The post is {current['state']}: only a post not yet publishing can be cancelled.")
-    # Its pending step (the tick before the cancel) would only find the post cancelled: withdraw
-    # it, so a post scheduled weeks ahead does not keep a job in the queue.
-    await queue.withdraw(request.app[SERVICES].redis, queue.PUBLISH_ADVANCE,
-                         queue.publish_job_id(doc["_id"], doc["tick"] - 1))
+    try:  # the same path as the ops console's "Cancel"
+        doc = await operations.cancel_post(request.app[SERVICES], tenant_of(request), request.match_info["post_id"])
+    except operations.Missing:
+        raise not_found("post") from None
+    except operations.Refused as exc:
+        raise ApiError(409, exc.code, exc.message) from None
     return web.json_response(PostOut.from_doc(doc).model_dump(mode="json"))
 
 

@@ -8,8 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
-from socialsync.sync.schedule import request_sync
-from socialsync.plugins import is_interface_platform, plugin_for
+from socialsync import operations
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_runs
 from socialsync.store.sync_runs import SyncRunOut
@@ -19,7 +18,6 @@ from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
 from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
 from webhooks.params import PageQuery, parse_query
-from worker.jobs.platforms import request_sync as request_platform_sync
 
 routes = web.RouteTableDef()
 
@@ -55,17 +53,10 @@ async def account_of(request: web.Request) -> dict:
 async def start_sync(request: web.Request) -> web.Response:
     account = await account_of(request)
     body = await parse_body(request, SyncRequest) if request.can_read_body else SyncRequest()
-    if account.get("status") != "active":
-        raise ApiError(409, "account_not_active",
-                       f"The account is {account.get('status')}: reconnect it before syncing.")
-    if is_interface_platform(account.get("platform")):
-        kinds = plugin_for(request.app[SERVICES], account["platform"]).spec.sync_kinds
-        if body.kind not in kinds:
-            raise ApiError(400, "unsupported_sync_kind",
-                           f"{account['platform']} syncs kinds: {', '.join(kinds)}.")
-        run, created = await request_platform_sync(request.app[SERVICES], account, body.kind, "api")
-    else:
-        run, created = await request_sync(request.app[SERVICES], account, body.kind, "api")
+    try:  # the same path as the ops console's "Sync now"
+        run, created = await operations.start_sync(request.app[SERVICES], account, body.kind, "api")
+    except operations.Refused as exc:
+        raise ApiError(400 if exc.code == "unsupported_sync_kind" else 409, exc.code, exc.message) from None
     out = SyncAccepted(run_id=run["_id"], kind=run["kind"], status=run["status"], joined=not created)
     return web.json_response(out.model_dump(), status=202)
 
