@@ -18,6 +18,7 @@ from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import Services, open_services
 from socialsync.logs import announce_mode
+from worker.metrics import WorkerMetrics
 from worker.settings import worker_settings
 
 
@@ -56,6 +57,10 @@ class WorkerGroup:
     async def main(self) -> None:
         async with AsyncExitStack() as stack:
             services = await stack.enter_async_context(open_services(self.settings))
+            metrics = WorkerMetrics.for_settings(self.settings)  # API calls, refusals; /metrics port
+            metrics.attach(services)
+            await metrics.start_server()
+            stack.push_async_callback(metrics.stop_server)
             if self.burst:
                 await self._burst(services)
             else:

@@ -21,6 +21,7 @@ from worker.jobs import comments, events, privacy, webhooks
 from worker.jobs import publish
 from worker.jobs import sync as sync_jobs
 from worker.jobs import platforms as platform_jobs
+from worker.metrics import WorkerMetrics
 
 # Every module holding jobs: each has functions(settings) and cron_jobs(settings). Add new ones here.
 JOB_MODULES = (tokens, webhooks, comments, events, privacy, publish, sync_jobs, platform_jobs)
@@ -40,6 +41,7 @@ def queue_read_limit(max_jobs: int) -> int:
 
 def worker_settings(settings: Settings, workload: str = queue.DEFAULT) -> dict[str, Any]:
     """Keyword arguments for the arq.Worker of one workload queue (its ``ctx`` is the caller's)."""
+    metrics = WorkerMetrics.for_settings(settings)  # shared by the process's Workers
     functions = [f for m in JOB_MODULES for f in m.functions(settings)]
     all_crons = [c for m in JOB_MODULES for c in m.cron_jobs(settings)]
     crons = [c for c in all_crons if queue.workload_of(c.name) == workload]
@@ -50,8 +52,8 @@ def worker_settings(settings: Settings, workload: str = queue.DEFAULT) -> dict[s
     else:
         functions = [f for f in functions if queue.workload_of(f.name) == workload]
     return {
-        "functions": functions,
-        "cron_jobs": crons,
+        "functions": metrics.functions(functions),  # every job timed and counted (worker/metrics.py)
+        "cron_jobs": metrics.cron_jobs(crons),
         "redis_settings": redis_settings(settings),
         "queue_name": queue.queue_name_for(settings.queue_name, workload),
         "max_jobs": settings.worker_max_jobs,

@@ -10,6 +10,7 @@ adds only its audit collection and a few indexes for time-window reads.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,6 +65,28 @@ class Overview:
         order = ["active", "needs_reconnect", "disconnected"]
         seen = {s for _, s in self.accounts}
         return [s for s in order if s in seen] + sorted(seen - set(order))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": value.isoformat()}
+    raise TypeError(type(value).__name__)
+
+
+def _decode(obj: dict[str, Any]) -> Any:
+    return datetime.fromisoformat(obj["$dt"]) if set(obj) == {"$dt"} else obj
+
+
+def overview_to_json(o: Overview) -> str:
+    """The overview as JSON (for a snapshot kept in Redis); `overview_from_json` reads it back."""
+    data = {**o.__dict__, "accounts": [[p, s, n] for (p, s), n in o.accounts.items()]}
+    return json.dumps(data, default=_encode)
+
+
+def overview_from_json(raw: str | bytes) -> Overview:
+    data = json.loads(raw, object_hook=_decode)
+    data["accounts"] = {(p, s): n for p, s, n in data["accounts"]}
+    return Overview(**data)
 
 
 def _count_map(rows: list[dict[str, Any]]) -> dict[Any, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.conftest import ADMIN_TOKEN, Env, make_settings, serve
 from tests.ops.console_helpers import HTML, csrf_of, operator, page_csrf
@@ -57,17 +58,19 @@ async def test_secure_cookie_when_the_public_url_is_https(redis_url: str, mongod
         await runner.cleanup()
 
 
-async def test_console_is_off_without_an_admin_token(redis_url: str, mongodb_url: str, sandbox_url: str, token_key: str) -> None:
+@pytest.mark.parametrize("admin_token", [None, ""])
+async def test_console_is_off_without_an_admin_token(redis_url: str, mongodb_url: str, sandbox_url: str, token_key: str,
+                                                     admin_token: str | None) -> None:
     port = free_port()
     settings = make_settings(redis_url=redis_url, mongodb_url=mongodb_url, sandbox_url=sandbox_url,
-                             token_key=token_key, web_port=port, admin_token=None)
+                             token_key=token_key, web_port=port, admin_token=admin_token)
     runner, url = await serve(build_app(settings), port)
     try:
         async with httpx.AsyncClient(base_url=url) as client:
             for path in ("/ops/", "/ops/login"):
                 r = await client.get(path, headers=HTML)
                 assert r.status_code == 403 and "console is off" in r.text, path
-            r = await client.post("/ops/login", data={"token": "anything"})
+            r = await client.post("/ops/login", data={"token": ""})
             assert r.status_code == 403 and r.json()["error"]["code"] == "console_disabled"
     finally:
         await runner.cleanup()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,38 @@ async def test_lists_filter_and_page(env: Env) -> None:
     failed = await ops_store.list_webhook_events(store, {"status": "failed"}, page=1, per_page=500)
     assert {e["_id"] for e in failed.rows} == {e["_id"] for e in seeded["events"] if e["status"] == "failed"}
     assert all("body" not in e for e in failed.rows)
+
+
+async def test_overview_page_serves_a_snapshot_and_refreshes_it(env: Env) -> None:
+    from tests.ops.console_helpers import operator, page_csrf  # noqa: PLC0415
+    from webhooks.console import snapshot  # noqa: PLC0415
+
+    store = env.services.store
+    await store.accounts.insert_one({"_id": "acc_a", "tenant_id": "t", "platform": "tiktok", "status": "active", "external_id": "1"})
+    async with operator(env) as client:
+        first, csrf = await page_csrf(client, "/ops/")  # no snapshot yet: computed in the request
+        assert ">tiktok</a>" in first.text and ">youtube</a>" not in first.text
+        await store.accounts.insert_one({"_id": "acc_b", "tenant_id": "t", "platform": "youtube", "status": "active", "external_id": "2"})
+        assert ">youtube</a>" not in (await client.get("/ops/")).text  # fresh snapshot: served as it is
+        # "Refresh now" recomputes it.
+        r = await client.post("/ops/overview/refresh", data={"csrf": csrf})
+        assert r.status_code == 303
+        assert ">youtube</a>" in (await client.get("/ops/")).text
+        # A stale snapshot is served at once and refreshed in the background.
+        await store.accounts.insert_one({"_id": "acc_c", "tenant_id": "t", "platform": "twitch", "status": "active", "external_id": "3"})
+        stale = ops_store.overview_from_json(await env.redis.get(snapshot.KEY))
+        stale.generated_at -= timedelta(seconds=snapshot.FRESH_SECONDS + 5)
+        await env.redis.set(snapshot.KEY, ops_store.overview_to_json(stale))
+        assert ">twitch</a>" not in (await client.get("/ops/")).text
+        for _ in range(100):
+            if ">twitch</a>" in (await client.get("/ops/")).text:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the stale snapshot was never refreshed")
+
+
+async def test_snapshot_round_trips(env: Env) -> None:
+    await _seed(env, random.Random(5))
+    o = await ops_store.overview(env.services.store, now=NOW, stuck_after=timedelta(seconds=30))
+    assert ops_store.overview_from_json(ops_store.overview_to_json(o)) == o

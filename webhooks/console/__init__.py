@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webhooks.console import actions, pages, session
+from webhooks.console import actions, pages, session, snapshot
 from webhooks.console.render import SECURITY_HEADERS, STATIC
 
 CSS = (STATIC / "console.css").read_bytes()
@@ -24,6 +24,8 @@ def build_console() -> web.Application:
     """The /ops sub-application (mounted with ``app.add_subapp("/ops", build_console())``)."""
     app = web.Application(middlewares=[session.session_middleware])
     app[pages.QUEUES_CACHE] = {}
+    app[snapshot.TASKS] = set()
+    app.on_cleanup.append(snapshot.cancel_refreshes)
     r = app.router
     r.add_get("/static/console.css", _css)
     r.add_get("/login", session.login_form)
@@ -31,6 +33,7 @@ def build_console() -> web.Application:
     r.add_post("/logout", session.logout)
     r.add_get("", pages.overview)
     r.add_get("/", pages.overview)
+    r.add_post("/overview/refresh", pages.refresh_overview)
     r.add_get("/accounts", pages.accounts)
     r.add_get("/accounts/{id}", pages.account)
     r.add_post("/accounts/{id}/sync", actions.sync_account)

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from socialsync import headroom, operations, worker_status
 from socialsync.store import ops as ops_store
-from webhooks.console import charts
+from webhooks.console import charts, snapshot
 from webhooks.console.render import error, page
 from webhooks.keys import SERVICES
 
@@ -110,15 +110,19 @@ QUEUES_CACHE = web.AppKey("ops_queue_cache", dict)
 
 async def overview(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
-    now = datetime.now(UTC)
-    stuck_after = timedelta(seconds=services.settings.publish_stuck_after_seconds)
     summary, rates, workers, queues = await asyncio.gather(
-        ops_store.overview(services.store, now=now, stuck_after=stuck_after),
+        snapshot.current(request.app, services),
         headroom.all_headroom(services),
         worker_status.workers(services.redis),
         _queues(request),
     )
     return page(request, "overview.html", o=summary, headroom=rates, workers=workers, queues=queues)
+
+
+async def refresh_overview(request: web.Request) -> web.Response:
+    """POST: recompute the overview's figures now (they are otherwise at most ~30 s old)."""
+    await snapshot.compute(request.config_dict[SERVICES])
+    raise web.HTTPSeeOther("/ops/")
 
 
 # --- accounts -----------------------------------------------------------------------------------

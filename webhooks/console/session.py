@@ -53,6 +53,12 @@ def _key(cookie: str) -> str:
     return SESSION_PREFIX + hashlib.sha256(cookie.encode()).hexdigest()
 
 
+def admin_token(settings) -> bytes | None:  # noqa: ANN001 - Settings
+    """The configured admin token; None when unset or empty (an empty one must not open it)."""
+    token = settings.admin_token.get_secret_value() if settings.admin_token is not None else ""
+    return token.encode() or None
+
+
 def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
@@ -80,7 +86,7 @@ def _safe_next(raw: str | None) -> str:
 @web.middleware
 async def session_middleware(request: web.Request, handler):  # noqa: ANN001, ANN201
     settings = request.config_dict[SETTINGS]
-    if settings.admin_token is None:
+    if not admin_token(settings):
         if request.path == "/ops/static/console.css":
             return await handler(request)
         return error(request, 403, "console_disabled",
@@ -118,8 +124,8 @@ async def login(request: web.Request) -> web.Response:
     token = form.get("token")
     name = form.get("name")
     who = (name.strip() if isinstance(name, str) else "")[:60] or "operator"
-    admin = settings.admin_token.get_secret_value().encode()
-    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), admin):
+    admin = admin_token(settings)
+    if admin is None or not isinstance(token, str) or not token or not hmac.compare_digest(token.encode(), admin):
         pipe = redis.pipeline(transaction=False)
         pipe.incr(failed_key)
         pipe.expire(failed_key, FAILED_WINDOW_SECONDS)
