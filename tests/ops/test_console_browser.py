@@ -69,6 +69,8 @@ async def test_account_page_shows_the_follower_chart_with_its_numbers(env: Env, 
     )
     assert f"{int(doc['value']):,}" in table and f"{int(doc['value']) - 25:,}" in table
     await browser.screenshot("account")
+    await browser.script("document.querySelector('#charts').scrollIntoView()")
+    await browser.screenshot("account_charts")
     runs = await browser.text("#runs")
     assert "full" in runs and "success" in runs
 
