@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import random
 import statistics
 import sys
@@ -30,11 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from aiohttp import web  # noqa: E402
+from pymongo import AsyncMongoClient  # noqa: E402
 
 from socialsync.config import Settings  # noqa: E402
 from socialsync.crypto import generate_key  # noqa: E402
 from socialsync.devservers import free_port, mongo_process, redis_process  # noqa: E402
-from socialsync.store import open_store  # noqa: E402
+from socialsync.store import Store  # noqa: E402
 from socialsync.store import ops as ops_store  # noqa: E402
 from webhooks.console import snapshot  # noqa: E402
 from webhooks.app import build_app  # noqa: E402
@@ -43,6 +45,15 @@ from webhooks.keys import SERVICES  # noqa: E402
 ACCOUNTS, RUNS, POSTS, EVENTS, CRM, DELIVERIES = 10_000, 100_000, 50_000, 5_000, 5_000, 10_000
 BATCH = 1_000
 ADMIN = "bench-admin-token-0123456789"
+
+
+def patient_store(settings: Settings) -> Store:
+    """A client that waits for a busy single-process server instead of timing out."""
+    client: AsyncMongoClient = AsyncMongoClient(
+        settings.mongodb_dsn, tz_aware=True, serverSelectionTimeoutMS=600_000, connectTimeoutMS=600_000,
+        socketTimeoutMS=None, heartbeatFrequencyMS=600_000,
+    )
+    return Store(client=client, db=client[settings.mongodb_db])
 
 
 def _ms(at: datetime) -> datetime:
@@ -137,9 +148,8 @@ async def main(repeat: int) -> None:
                         public_url=f"http://127.0.0.1:{port}", log_level="WARNING")
     now = datetime.now(UTC)
     started = time.perf_counter()
-    raw = await open_store(settings, create_indexes=False)  # seed first, index after (faster)
+    raw = patient_store(settings)  # seed first, index after (faster)
     await seed(raw, now, random.Random(13))
-    await raw.close()
     print(f"seeded {ACCOUNTS:,} accounts, {RUNS:,} sync runs, {POSTS:,} posts, {EVENTS:,} webhook events, "
           f"{CRM:,} CRM events, {DELIVERIES:,} deliveries in {time.perf_counter() - started:.0f} s")
     started = time.perf_counter()
@@ -149,7 +159,10 @@ async def main(repeat: int) -> None:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     print(f"indexes built in {time.perf_counter() - started:.0f} s")
     try:
-        store = app[SERVICES].store
+        store = raw
+        # The same services with the patient client: the MongoDB-wire server answers nothing else
+        # while it runs a long aggregation, and the app's 3 s timeouts would drop the connection.
+        services = dataclasses.replace(app[SERVICES], store=raw)
         stuck_after = timedelta(seconds=settings.publish_stuck_after_seconds)
         ours, plain, pages = [], [], []
         o = await ops_store.overview(store, now=now, stuck_after=stuck_after)  # warm-up and cross-check
@@ -159,10 +172,10 @@ async def main(repeat: int) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
             r = await client.post("/ops/login", data={"token": ADMIN, "name": "bench"})
             assert r.status_code == 303, r.text
-            r = await client.get("/ops/")  # the first view computes the snapshot
+            await snapshot.compute(services)  # what the first view (or a refresh) stores
             for _ in range(repeat):
                 t = time.perf_counter()
-                await snapshot.compute(app[SERVICES])  # the aggregations a refresh runs
+                await snapshot.compute(services)  # the aggregations a refresh runs
                 ours.append(time.perf_counter() - t)
                 t = time.perf_counter()
                 r = await client.get("/ops/")  # what a person waits for: the page from the snapshot
@@ -193,6 +206,7 @@ async def main(repeat: int) -> None:
               f"target page < 300 ms: {'met' if statistics.median(pages) < 0.3 else 'NOT met'}; "
               f"aggregations < 300 ms: {'met' if statistics.median(ours) < 0.3 else 'NOT met'}")
     finally:
+        await raw.close()
         await runner.cleanup()
         mongo.stop()
         redis.stop()
