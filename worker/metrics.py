@@ -232,13 +232,16 @@ def _platform_of_host(host: str) -> str:
 
 @functools.cache
 def _platform_hosts() -> dict[str, frozenset[str]]:
-    """Each platform's API hosts, from the settings' base URLs of that platform."""
-    from urllib.parse import urlsplit  # noqa: PLC0415
+    """Each registered platform's API hosts, from its spec (socialsync.platforms.registry)."""
+    from socialsync.platforms.registry import PLATFORMS, plugin_class  # noqa: PLC0415
 
-    defaults = Settings.model_fields
-    meta = {urlsplit(str(defaults[name].default)).netloc for name in (
-        "instagram_www_url", "instagram_api_url", "instagram_graph_url", "facebook_www_url", "facebook_graph_url")}
-    return {"instagram": frozenset(meta)}
+    hosts: dict[str, frozenset[str]] = {}
+    for name in PLATFORMS:
+        try:
+            hosts[name] = frozenset(plugin_class(name).spec.hosts)
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the metrics
+            log.warning("no hosts for platform", platform=name, error=type(exc).__name__)
+    return hosts
 
 
 def _platform_of_scope(scope: str) -> str:
