@@ -68,7 +68,7 @@ def chart(title: str, series: list[tuple[datetime, float]], *, kind: str = "line
     marks: list[Mark] = []
     if kind == "bar":
         slot = (x1 - x0) / n
-        width = max(1.0, slot * 0.8)
+        width = max(1.0, min(slot * 0.8, 36.0))
         for i, (ts, v) in enumerate(series):
             x = x0 + slot * i + (slot - width) / 2
             top = y_of(v)
@@ -80,7 +80,7 @@ def chart(title: str, series: list[tuple[datetime, float]], *, kind: str = "line
             x = x0 + (ts.timestamp() - t0) / span * (x1 - x0) if n > 1 else (x0 + x1) / 2
             marks.append(Mark(x, y_of(v), ts.strftime("%Y-%m-%d %H:%M"), v))
     picks = sorted({0, n // 2, n - 1}) if n > 2 else list(range(n))
-    x_ticks = [(marks[i].x + marks[i].w / 2, series[i][0].strftime("%b %d")) for i in picks]
+    x_ticks = [(min(marks[i].x + marks[i].w / 2, x1 - 18), series[i][0].strftime("%b %d")) for i in picks]
     y_ticks = [(y_of(v), v) for v in _ticks(lo, hi)]
     rows = [(m.label, m.value) for m in marks]
     return Chart(title, kind, marks, y_ticks, x_ticks, rows=rows)
