@@ -4,7 +4,7 @@ Only arq's public API is used: every job function and cron job is wrapped in our
 (``dataclasses.replace`` on arq's ``Function`` / ``CronJob``) that times it and classifies how it
 ended; queue depth comes from ``ArqRedis.queued_jobs`` at scrape time. API calls are counted by an
 httpx response hook on the shared client, rate-limit refusals by wrapping the governor's
-``before_call`` of this process's services, so no platform code knows about metrics.
+``acquire`` of this process's services, so no platform code knows about metrics.
 
 Series (all prefixed ``socialsync_worker_`` or ``socialsync_``):
 - ``socialsync_worker_jobs_total{job, outcome}`` outcome: success, retry, error, cancelled;
@@ -150,10 +150,10 @@ class WorkerMetrics:
         if self._on_response not in hooks:
             hooks.append(self._on_response)
         governor = services.governor
-        if governor is not None and not getattr(governor.before_call, "_metered", False):
-            original = governor.before_call
+        if governor is not None and not getattr(governor.acquire, "_metered", False):
+            original = governor.acquire
 
-            async def before_call(*args: Any, **kwargs: Any) -> Any:
+            async def acquire(*args: Any, **kwargs: Any) -> Any:
                 try:
                     return await original(*args, **kwargs)
                 except Exception as exc:
@@ -162,8 +162,8 @@ class WorkerMetrics:
                         self.refusals.labels(_platform_of_scope(getattr(exc, "scope", "")), str(reason) or "blocked").inc()
                     raise
 
-            before_call._metered = True  # type: ignore[attr-defined]
-            governor.before_call = before_call  # type: ignore[method-assign]
+            acquire._metered = True  # type: ignore[attr-defined]
+            governor.acquire = acquire  # type: ignore[method-assign]
 
     async def _on_response(self, response: httpx.Response) -> None:
         host, path = _host_and_path(response.request.url, self.settings)

@@ -12,7 +12,7 @@ import pytest
 
 from socialsync import worker_status
 from socialsync.devservers import free_port
-from socialsync.ratelimit import account_scope
+from socialsync.platforms.instagram.limits import account_scope
 from tests.conftest import Env
 from tests.ops.console_helpers import operator
 from tests.publish_helpers import BODIES, fast, post

@@ -7,13 +7,18 @@ import time
 from typing import TYPE_CHECKING
 
 from socialsync.headroom import Headroom
-from socialsync.ratelimit import GRAPH_HOSTS, KEY_PREFIX, app_scope
+from socialsync.platforms.instagram.limits import GRAPH_HOSTS, app_scope
+from socialsync.ratelimit.governor import KEY_PREFIX
 
 if TYPE_CHECKING:
     from socialsync.context import Services
 
 ACCOUNT_SCOPE_PATTERN = KEY_PREFIX + "ig:*"
 MAX_SCANNED = 2000
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 class MetaHeadroom:
@@ -34,8 +39,8 @@ class MetaHeadroom:
         rows = []
         for scope in scopes:
             state = await governor.state(scope)
-            usage = state.get("usage", 0.0)
-            blocked = max(0.0, state.get("blocked_until", 0.0) - now)
+            usage = _number(state.get("usage"))
+            blocked = max(0.0, _number(state.get("blocked_until")) - now)
             rows.append(Headroom(
                 platform=self.platform, scope=scope, used_percent=usage,
                 left=f"{max(0.0, 100 - usage):.0f} % left", blocked_seconds=blocked, paced=usage >= threshold,
