@@ -110,7 +110,7 @@ async def retry_post(services: Services, tenant_id: str, post_id: str, *, who: s
     )
     if doc is None:
         raise Refused("post_not_retryable", "The post changed meanwhile; look again.")
-    from socialsync.platforms.instagram.publish import enqueue_step  # noqa: PLC0415 - platform lookup
+    from socialsync.publishing.machine import enqueue_step  # noqa: PLC0415
 
     await enqueue_step(services, post_id, doc["tick"])
     return doc

@@ -114,7 +114,7 @@ async def test_bad_filters_are_a_specific_400(env: Env) -> None:
                            ("/ops/posts?page=0", "invalid_page"), ("/ops/posts?page=１", "invalid_page"),
                            ("/ops/sync-runs?page=99999999999999999999", "invalid_page"),
                            ("/ops/accounts?tenant_id=%24where", "invalid_tenant_id"),
-                           ("/ops/webhook-events?status=%00", "invalid_status")):
+                           ("/ops/webhook-events?status=%00", "invalid_encoding")):
             r = await client.get(path, headers={"Accept": "application/json"})
             assert r.status_code == 400 and r.json()["error"]["code"] == code, (path, r.text)
         r = await client.get("/ops/posts/post_nope")

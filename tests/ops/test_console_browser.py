@@ -5,6 +5,7 @@ under the test's temporary directory."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -26,6 +27,10 @@ async def log_in(env: Env, b: Browser, start: str = "/ops/") -> None:
     await b.type("input[name=name]", "Dana Ops")
     await b.type("input[name=token]", ADMIN_TOKEN)
     await b.click("form[action='/ops/login'] button")
+    for _ in range(100):  # the form's navigation may still be under way on a loaded machine
+        if "/ops/login" not in await b.url():
+            break
+        await asyncio.sleep(0.1)
     assert "/ops/login" not in await b.url()
 
 
