@@ -23,7 +23,6 @@ from pathlib import Path
 
 from publish_common import body, stack
 
-from sandbox.publishing import publishing_of
 from socialsync.store import posts as post_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,9 +94,9 @@ async def main(args: argparse.Namespace) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
 
-        log = publishing_of(s.sandbox_state).log
-        by_caption = Counter(r.caption for r in log if r.media_product_type != "STORY")
-        by_container = Counter(r.container_id for r in log)
+        log = s.published()
+        by_caption = Counter(r.details["caption"] for r in log if r.details["media_product_type"] != "STORY")
+        by_container = Counter(r.details["container_id"] for r in log)
         states = Counter([d["state"] async for d in col.find({"_id": {"$in": ids}}, {"state": 1})])
         errors = Counter([d["error"]["code"] async for d in col.find({"state": "failed"}, {"error": 1})])
         published_docs = await col.count_documents({"state": "published"})

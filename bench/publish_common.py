@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import SandboxConfig, build_sandbox_app  # noqa: E402
 from sandbox.context import SANDBOX_KEY  # noqa: E402
+from sandbox.meta.world import Meta  # noqa: E402
 from socialsync.config import Settings  # noqa: E402
 from socialsync.crypto import generate_key  # noqa: E402
 from socialsync.devservers import free_port, mongo_process, redis_process  # noqa: E402
@@ -59,7 +60,11 @@ class Stack:
 
     @property
     def sandbox_state(self):  # noqa: ANN201
-        return self.sandbox_app[SANDBOX_KEY].state
+        return Meta.of(self.sandbox_app[SANDBOX_KEY]).state
+
+    def published(self) -> list[Any]:
+        """Meta's records in the sandbox's shared publish log, oldest first."""
+        return list(self.sandbox_app[SANDBOX_KEY].published.records(platform="meta"))
 
     async def accounts(self, count: int) -> list[str]:
         tenant = await create_tenant(self.services.store, "bench")

@@ -14,7 +14,7 @@ import time
 
 from publish_common import body, stack
 
-from sandbox.publishing import publishing_of
+from sandbox.meta.publishing import publishing_of
 from socialsync.store import posts as post_store
 from worker.main import build_worker
 
@@ -47,8 +47,8 @@ async def run_batch(kind: str, posts: int, seed: int, **timings: float) -> tuple
         calls = (await s.sandbox.get("/_sandbox/stats")).json()["total"] - calls_before
         publishing = publishing_of(s.sandbox_state)
         latencies = []
-        for record in publishing.log:
-            container = publishing.containers[record.container_id]
+        for record in s.published():
+            container = publishing.containers[record.details["container_id"]]
             ready = max([container.ready_at] + [publishing.containers[c].ready_at for c in container.children])
             latencies.append(record.at - ready)
         return latencies, calls / posts, elapsed

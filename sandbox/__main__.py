@@ -9,7 +9,7 @@ from sandbox.main import run
 
 def main() -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox", description="Serve the Meta platform emulator."
+        prog="python -m sandbox", description="Serve the platform emulator."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)

@@ -1,58 +1,86 @@
-"""The one place that builds the sandbox app.
+"""The one place that builds the sandbox app: the shared root, and one package per platform.
 
-Middlewares, outermost first:
+Each platform package in ``PLATFORMS`` exposes ``HOSTS: tuple[str, ...]`` and
+``mount(root, sandbox)``, which adds one aiohttp sub-app per mirrored host
+(``root.add_subapp("/" + host, sub)``), registers its state on the shared ``Sandbox``
+(``sandbox.register(name, factory)``, rebuilt on reset) and may add control routes under
+``/_sandbox/<platform>/...``. The platform's name is its module's last dotted part.
+
+Root middlewares, outermost first (they wrap every sub-app):
 1. control access (loopback only) - the control API steers everything else;
-2. stats - sees every call with the status it finally got, faults included;
-3. usage - charges graph.* calls and stamps the usage headers, on faulted answers too;
-4. faults - may answer instead of (or after) the real handler;
-5. errors - renders raised platform errors in Meta's shapes;
-6. latency - waits ``config.latency_seconds`` before any platform call (benchmarks).
+2. stats - sees every call with the status it finally got, faults included, and its platform;
+3. usage - the owning platform's usage accounting (``HostPolicy.usage``), on faulted answers too;
+4. faults - may answer instead of (or after) the real handler, in the platform's error shape;
+5. latency - waits ``config.latency_seconds`` before any platform call (benchmarks).
+A platform's own middlewares (e.g. Meta's error rendering) run inside these, per sub-app.
 """
 
 from __future__ import annotations
 
-from aiohttp import web
+from types import ModuleType
 
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from sandbox import control, meta, youtube
 from sandbox.config import SandboxConfig
 from sandbox.context import SANDBOX_KEY, Sandbox
-from sandbox.errors import errors_middleware
-from sandbox.faults import faults_middleware
+from sandbox.control_api import local_only_middleware
+from sandbox.faults import FaultRenderer, faults_middleware
+from sandbox.hosts import host_of
 from sandbox.latency import latency_middleware
-from sandbox.routes import cdn, control, facebook_oauth, graph, instagram_oauth, media_reads
-from sandbox.routes import publishing as publishing_routes
-from sandbox.routes import comments as comment_routes
-from sandbox.routes import subscriptions, webhook_sender
 from sandbox.stats import stats_middleware
-from sandbox.usage import usage_middleware
-from sandbox import youtube
-from sandbox import tiktok
 
-__all__ = ["SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
+__all__ = ["PLATFORMS", "SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbox_app"]
 
-# Route modules in registration order. aiohttp tries dynamic routes in this order, so modules
-# with specific paths (e.g. /{ig-user-id}/media) must come before graph's catch-all /{id}.
-ROUTE_MODULES = (
-    control, publishing_routes, instagram_oauth, facebook_oauth,
-    comment_routes, subscriptions, webhook_sender,  # issue 4: before media_reads/graph's /{id}
-    media_reads, graph, cdn)
+# One line per platform package.
+PLATFORMS: tuple[ModuleType, ...] = (
+    meta,
+    youtube,
+)
 
 
-def build_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
-    """A fresh, seeded sandbox; its state is ``app[SANDBOX_KEY]``."""
+def platform_name(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
+
+
+def _usage_middleware(sandbox: Sandbox) -> Middleware:
+    """Hand each call to its host's usage accounting, if the platform declared one."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        policy = sandbox.host_policies.get(host_of(request.path))
+        if policy is None or policy.usage is None:
+            return await handler(request)
+        return await policy.usage(request, handler)
+
+    return middleware
+
+
+def _fault_renderer(sandbox: Sandbox, path: str) -> FaultRenderer | None:
+    policy = sandbox.host_policies.get(host_of(path))
+    return policy.fault_response if policy is not None else None
+
+
+def build_sandbox_app(
+    config: SandboxConfig | None = None, platforms: tuple[ModuleType, ...] | None = None
+) -> web.Application:
+    """A fresh, seeded sandbox; its state is ``app[SANDBOX_KEY]``. ``platforms`` defaults to
+    ``PLATFORMS`` (tests may mount an extra package beside them)."""
     sandbox = Sandbox(config or SandboxConfig())
-    app = web.Application(
+    root = web.Application(
         middlewares=[
-            control.local_only_middleware,
-            stats_middleware(sandbox.stats),
-            usage_middleware(sandbox.usage),
-            faults_middleware(sandbox.faults),
-            errors_middleware,
+            local_only_middleware,
+            stats_middleware(sandbox.stats, sandbox.platform_of_host),
+            _usage_middleware(sandbox),
+            faults_middleware(sandbox.faults, lambda path: _fault_renderer(sandbox, path)),
             latency_middleware(sandbox.config.latency_seconds),
         ]
     )
-    app[SANDBOX_KEY] = sandbox
-    youtube.mount(app, sandbox)  # before the Meta catch-all routes
-    tiktok.mount(app, sandbox)
-    for module in ROUTE_MODULES:
-        app.add_routes(module.routes)
-    return app
+    root[SANDBOX_KEY] = sandbox
+    root.add_routes(control.routes)
+    for platform in PLATFORMS if platforms is None else platforms:
+        for host in platform.HOSTS:
+            sandbox.host_platform[host] = platform_name(platform)
+        platform.mount(root, sandbox)
+    return root

@@ -18,7 +18,8 @@ SIXTY_DAYS = 60 * DAY
 
 @dataclass(frozen=True, slots=True)
 class SandboxConfig:
-    """Everything a test may want to vary about the emulated platform."""
+    """Everything a test may want to vary about the emulated platforms (today Meta's; a
+    platform package may keep its own knobs in its state and control routes instead)."""
 
     # App credentials (exactly these are accepted).
     ig_client_id: str = "sandbox-ig-app"
@@ -33,7 +34,7 @@ class SandboxConfig:
     fb_short_token_ttl_seconds: int = 5400
     refresh_min_age_seconds: int = DAY
 
-    # Rate limits (see sandbox/usage.py).
+    # Rate limits (see sandbox/meta/usage.py).
     app_calls_per_hour: int = 20000
     buc_calls_per_window: int = 4800
     buc_window_seconds: int = DAY

@@ -1,25 +1,44 @@
-"""The sandbox as one object: config, clock, platform state and the bookkeeping around it.
+"""The sandbox as one object: the shared parts, and each platform's state by name.
 
-Stored in the app under ``SANDBOX_KEY`` (typed); handlers reach everything through it, so two
-sandboxes in one process (a test with a tiny rate budget beside the default one) never share
-state. ``reset`` puts every part back to the seeded start.
+Shared (platform-neutral): config, clock, fault rules, stats and request log, the publish log.
+Each platform package (``sandbox/meta/``, ``sandbox/tiktok/``, ...) registers its own state with
+``register(name, factory)`` in its ``mount``; ``reset`` rebuilds every registered state from its
+factory after resetting the shared parts. Stored in the root app under ``SANDBOX_KEY`` (typed);
+sub-apps reach the same object through ``sandbox_of(request)`` (aiohttp looks keys up through
+the parent app), so two sandboxes in one process never share state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
-from sandbox.faults import FaultBook
-from sandbox.seed import seed
-from sandbox.seed_media import MediaMix, seed_account_media
-from sandbox.state import SandboxState
+from sandbox.faults import FaultBook, FaultRenderer
+from sandbox.publish_log import PublishLog
 from sandbox.stats import ACCOUNT_ID, StatsRecorder
-from sandbox.usage import UsageMeter, charge_account
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class HostPolicy:
+    """Optional per-host hooks the shared root middlewares call (``Sandbox.set_host_policy``).
+
+    - ``usage``: a middleware run around every call to the host *outside* the fault injector,
+      so faulted answers are charged and carry the platform's usage headers too;
+    - ``fault_response``: renders an injected ``error`` in the platform's error shape (without
+      it, the shared default ``{"error": {...spec.error}}`` is used).
+    """
+
+    usage: Middleware | None = None
+    fault_response: FaultRenderer | None = None
 
 
 class Sandbox:
@@ -28,59 +47,61 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.clock = Clock()
-        self.usage = UsageMeter(config, self.clock)
         self.faults = FaultBook()
         self.stats = StatsRecorder(self.clock, config.request_log_size)
-        self.state = self._fresh_state()
-        # Per-platform state (``sandbox/<platform>/``), rebuilt by ``reset`` like the rest.
-        self._platform_factories: dict[str, Callable[[Clock], Any]] = {}
-        self.platforms: dict[str, Any] = {}
+        self.published = PublishLog(self.clock)
+        # host → platform name, filled by app.py from each platform's HOSTS.
+        self.host_platform: dict[str, str] = {}
+        self.host_policies: dict[str, HostPolicy] = {}
+        # HTML fragments for the index page (``GET /``), one callable per platform.
+        self.index_sections: list[Callable[[Sandbox], str]] = []
+        self._factories: dict[str, Callable[[Sandbox], Any]] = {}
+        self._states: dict[str, Any] = {}
 
-    def register_platform(self, name: str, factory: Callable[[Clock], Any]) -> Any:
-        """Keep a platform's state on the sandbox; ``factory(clock)`` builds it seeded."""
-        self._platform_factories[name] = factory
-        self.platforms[name] = factory(self.clock)
-        return self.platforms[name]
-
-    def _fresh_state(self) -> SandboxState:
-        state = SandboxState(self.clock)
-        if self.config.seed:
-            seed(state)
-            if self.config.demo_media:
-                for account in state.ig_accounts.values():
-                    seed_account_media(
-                        state.media, account.ig_user_id, account.username, self.clock.now(),
-                        MediaMix(count=24, stories=3, quiet_stories=1),
-                    )
-                    account.media_count = len(
-                        state.media.of_account(account.ig_user_id, product_types=("FEED", "REELS"))
-                    )
+    # --- platforms --------------------------------------------------------------------------
+    def register(self, name: str, factory: Callable[[Sandbox], T]) -> T:
+        """Register a platform's state; ``factory(sandbox)`` is called now and on every reset."""
+        if name in self._factories:
+            raise ValueError(f"platform {name!r} is already registered")
+        self._factories[name] = factory
+        state = factory(self)
+        self._states[name] = state
         return state
 
+    def platform(self, name: str) -> Any:
+        """The current state object of a registered platform (a new one after each reset)."""
+        return self._states[name]
+
+    @property
+    def platforms(self) -> Mapping[str, Any]:
+        """The registered platforms' current states by name (read-only)."""
+        return MappingProxyType(self._states)
+
+    def set_host_policy(self, host: str, policy: HostPolicy) -> None:
+        self.host_policies[host] = policy
+
+    def platform_of_host(self, host: str) -> str | None:
+        return self.host_platform.get(host)
+
+    # --- reset ------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Back to the seeded world: accounts, tokens, codes, clock, budgets, faults, stats."""
+        """Back to the seeded world: clock, faults, stats, publish log, every platform's state."""
         self.clock.reset()
-        self.usage.reset()
         self.faults.reset()
         self.stats.reset()
-        self.state = self._fresh_state()
-        for name, factory in self._platform_factories.items():
-            self.platforms[name] = factory(self.clock)
+        self.published.reset()
+        for name, factory in self._factories.items():
+            self._states[name] = factory(self)
 
 
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 
 
 def sandbox_of(request: web.Request) -> Sandbox:
-    return request.app[SANDBOX_KEY]
+    """The sandbox, from the root app or any platform sub-app (keys resolve through parents)."""
+    return request.config_dict[SANDBOX_KEY]
 
 
 def note_account(request: web.Request, account_id: str) -> None:
-    """Attribute the call to an account in the stats (IG user, FB user or page id)."""
+    """Attribute the call to an account in the stats (the platform's own account id)."""
     request[ACCOUNT_ID] = account_id
-
-
-def charge_ig_account(request: web.Request, ig_user_id: str) -> None:
-    """A Graph call about one IG account: attribute it and charge its BUC budget (80002)."""
-    note_account(request, ig_user_id)
-    charge_account(request, sandbox_of(request).usage, ig_user_id)

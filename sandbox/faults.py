@@ -4,12 +4,18 @@ A rule matches on method and on the request path (without query) by ``fnmatch`` 
 ``before`` fails the call instead of handling it; phase ``after`` handles it for real and then
 loses the answer (delay and/or error) - the "Meta did publish, but the response never arrived"
 case that idempotent clients must survive. Control calls (``/_sandbox/…``) are never faulted.
+
+Shared by every platform: the rule is platform-neutral, and the answer is rendered by the
+platform that owns the path (``HostPolicy.fault_response``, e.g. Meta's ``{"error": {code,
+error_subcode, fbtrace_id, ...}}``); ``error`` takes the platform's own fields beside ``code``
+and ``message``. Paths no platform renders get ``default_fault_response``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Literal
@@ -18,7 +24,6 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sandbox.errors import GraphError, transient_server_error
 from sandbox.hosts import is_control
 
 # Which fault (if any) shaped the answer; read by the stats recorder.
@@ -26,17 +31,17 @@ FAULT_ID = web.RequestKey("sandbox_fault_id", str)
 
 
 class InjectedError(BaseModel):
-    """A Graph error object to answer with."""
+    """The error object to answer with: ``code`` and ``message``, plus any fields of the
+    platform's own error shape (Meta: ``error_subcode``, ``type``, ``is_transient``, ...;
+    TikTok: ``log_id``; Google: ``status``, ``errors``), which its renderer interprets."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="allow")
 
-    code: int
-    error_subcode: int | None = None
+    code: int | str
     message: str = "Sandbox injected fault"
-    type: str = "OAuthException"
-    is_transient: bool | None = None
-    error_user_title: str | None = None
-    error_user_msg: str | None = None
+
+    def extras(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 class FaultSpec(BaseModel):
@@ -62,21 +67,6 @@ class FaultSpec(BaseModel):
     def answers(self) -> bool:
         """Whether the fault replaces the answer (otherwise it only delays)."""
         return self.error is not None or self.status is not None
-
-    def graph_error(self) -> GraphError:
-        if self.error is None:
-            return transient_server_error(self.status or 500)
-        e = self.error
-        return GraphError(
-            e.code,
-            e.message,
-            subcode=e.error_subcode,
-            type=e.type,
-            is_transient=e.is_transient,
-            status=self.status or 400,
-            error_user_title=e.error_user_title,
-            error_user_msg=e.error_user_msg,
-        )
 
 
 @dataclass(slots=True)
@@ -138,8 +128,30 @@ class FaultBook:
         return None
 
 
-def faults_middleware(book: FaultBook) -> Middleware:
-    """Apply the first matching fault rule to each non-control call."""
+FaultRenderer = Callable[[FaultSpec], web.Response]
+
+
+def default_fault_response(spec: FaultSpec) -> web.Response:
+    """``{"error": {"code", "message", ...}}`` with the rule's status (400 for an error, else
+    the status with a generic message)."""
+    if spec.error is None:
+        body: dict[str, Any] = {"code": spec.status, "message": "Sandbox injected fault"}
+    else:
+        body = {**spec.error.extras(), "code": spec.error.code, "message": spec.error.message}
+    return web.json_response({"error": body}, status=spec.status or 400)
+
+
+def faults_middleware(
+    book: FaultBook, renderer_for: Callable[[str], FaultRenderer | None]
+) -> Middleware:
+    """Apply the first matching fault rule to each non-control call; the answer is rendered by
+    ``renderer_for(path)`` (the owning platform's renderer) or the default."""
+
+    def _fault_response(fault: Fault, path: str) -> web.Response:
+        render = renderer_for(path) or default_fault_response
+        response = render(fault.spec)
+        response.headers["X-Sandbox-Fault"] = fault.id
+        return response
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -154,18 +166,12 @@ def faults_middleware(book: FaultBook) -> Middleware:
             if spec.delay_seconds:
                 await asyncio.sleep(spec.delay_seconds)
             if spec.answers:
-                return _fault_response(fault)
+                return _fault_response(fault, request.path)
             return await handler(request)
         # phase "after": the platform did the work; the answer is late or lost.
         response = await handler(request)
         if spec.delay_seconds:
             await asyncio.sleep(spec.delay_seconds)
-        return _fault_response(fault) if spec.answers else response
+        return _fault_response(fault, request.path) if spec.answers else response
 
     return middleware
-
-
-def _fault_response(fault: Fault) -> web.Response:
-    response = fault.spec.graph_error().response()
-    response.headers["X-Sandbox-Fault"] = fault.id
-    return response

@@ -1,22 +1,12 @@
-"""The real hosts the sandbox mirrors, each under a path prefix named after it.
+"""Paths of the sandbox: ``https://HOST/PATH`` is served at ``http://SANDBOX/HOST/PATH``.
 
-``https://HOST/PATH`` is served at ``http://SANDBOX/HOST/PATH`` (socialsync.config.sandbox_base).
+Each platform package mounts one sub-app per host it mirrors under ``/HOST``
+(socialsync.config.sandbox_base); the control API lives under ``/_sandbox/``.
 """
 
 from __future__ import annotations
 
-INSTAGRAM_WWW = "www.instagram.com"
-INSTAGRAM_API = "api.instagram.com"
-INSTAGRAM_GRAPH = "graph.instagram.com"
-FACEBOOK_WWW = "www.facebook.com"
-FACEBOOK_GRAPH = "graph.facebook.com"
-CDN = "scontent.cdninstagram.com"
-
-GRAPH_HOSTS = frozenset({INSTAGRAM_GRAPH, FACEBOOK_GRAPH})
 CONTROL_PREFIX = "/_sandbox/"
-
-# Route pattern of the optional Graph version segment ("v24.0").
-VERSION = "{version:v\\d+\\.\\d+}"
 
 
 def host_of(path: str) -> str:

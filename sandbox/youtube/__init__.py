@@ -40,7 +40,7 @@ def fresh_state(clock: object) -> YouTubeState:
 
 def mount(root: web.Application, sandbox: Sandbox) -> None:
     """Add the YouTube hosts as sub-apps of ``root`` and the control routes."""
-    sandbox.register_platform(PLATFORM, fresh_state)
+    sandbox.register(PLATFORM, lambda sb: fresh_state(sb.clock))
     for host in HOSTS:
         sub = web.Application(middlewares=[api_faults_middleware, google_errors_middleware])
         for table in _ROUTES[host]:

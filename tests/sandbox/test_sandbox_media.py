@@ -161,11 +161,12 @@ async def test_multi_id_and_batch_count_one_call_per_id_and_sub_request(sb: Driv
 def test_demo_world_gives_every_seeded_account_media_and_tests_get_none() -> None:
     from sandbox.config import SandboxConfig
     from sandbox.context import Sandbox
+    from sandbox.meta.world import Meta
 
-    demo = Sandbox(SandboxConfig(demo_media=True))
+    demo = Meta(Sandbox(SandboxConfig(demo_media=True)))
     for account in demo.state.ig_accounts.values():
         posts = demo.state.media.of_account(account.ig_user_id)
         assert len(posts) >= 24 and account.media_count == 24
         assert {m.media_product_type for m in posts} == {"FEED", "REELS", "STORY"}
-    plain = Sandbox(SandboxConfig())
+    plain = Meta(Sandbox(SandboxConfig()))
     assert all(not plain.state.media.of_account(a.ig_user_id) for a in plain.state.ig_accounts.values())

@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from sandbox import SandboxConfig, build_sandbox_app
-from sandbox.routes.control import local_only_middleware
+from sandbox.control_api import local_only_middleware
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from sandbox.media import Media, MediaStore
+from sandbox.meta.media import Media, MediaStore
 
 HOUR = 3600.0
 

@@ -9,7 +9,7 @@ import base64
 
 from aiohttp import web
 
-from sandbox.hosts import CDN
+from sandbox.meta.hosts import CDN
 
 routes = web.RouteTableDef()
 

@@ -5,7 +5,7 @@
 ``POST /{comment-id}?hide=true|false``, ``DELETE /{comment-id}``; and on graph.facebook.com
 ``GET /{ig-user-id}?fields=mentioned_comment.comment_id(…){…}`` / ``mentioned_media.media_id(…){…}``.
 Only the media owner's token may read or moderate; calls are charged to the owner's BUC budget.
-``/{id}`` routes that are not about a comment fall through to the other areas' routes.
+``/{id}`` is dispatched by routes/nodes.py (comment, mention lookup, media, or user/page).
 """
 
 from __future__ import annotations
@@ -17,15 +17,15 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.access import Caller, authenticate
-from sandbox.comments import Comment, CommentWorld, comments_of
-from sandbox.context import Sandbox, charge_ig_account, sandbox_of
-from sandbox.errors import GraphError, invalid_parameter, unsupported_request
-from sandbox.fields import FieldRequest, check_subfields, nonexisting_field, parse_fields
-from sandbox.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION, host_of
-from sandbox.media import Media
-from sandbox.routes.graph import reachable_node
-from sandbox.routes.media_reads import fall_through
+from sandbox.dispatch import path_param
+from sandbox.meta.access import Caller, authenticate
+from sandbox.meta.comments import Comment, CommentWorld, comments_of
+from sandbox.meta.world import Meta, charge_ig_account, meta_of
+from sandbox.meta.errors import GraphError, invalid_parameter, unsupported_request
+from sandbox.meta.fields import FieldRequest, check_subfields, nonexisting_field, parse_fields
+from sandbox.meta.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION, host_of
+from sandbox.meta.media import Media
+from sandbox.meta.routes.graph import reachable_node
 
 routes = web.RouteTableDef()
 
@@ -46,13 +46,13 @@ def _manage_scope(caller: Caller) -> None:
     )
 
 
-def caller_owns(sandbox: Sandbox, caller: Caller, ig_user_id: str) -> bool:
+def caller_owns(sandbox: Meta, caller: Caller, ig_user_id: str) -> bool:
     if caller.ig_account is not None:
         return caller.ig_account.ig_user_id == ig_user_id
     return reachable_node(sandbox, caller, ig_user_id) is not None
 
 
-def _media(request: web.Request, sandbox: Sandbox, caller: Caller, media_id: str) -> Media:
+def _media(request: web.Request, sandbox: Meta, caller: Caller, media_id: str) -> Media:
     media = sandbox.state.media.get(media_id)
     if media is None or not caller_owns(sandbox, caller, media.ig_user_id):
         raise unsupported_request(request.method, media_id)
@@ -61,7 +61,7 @@ def _media(request: web.Request, sandbox: Sandbox, caller: Caller, media_id: str
     return media
 
 
-def _comment(request: web.Request, sandbox: Sandbox, caller: Caller, comment_id: str) -> Comment:
+def _comment(request: web.Request, sandbox: Meta, caller: Caller, comment_id: str) -> Comment:
     comment = comments_of(sandbox.state).get(comment_id)
     if comment is None or not caller_owns(sandbox, caller, comment.owner_ig_id):
         raise unsupported_request(request.method, comment_id)
@@ -79,7 +79,7 @@ def _fields(request: web.Request) -> list[FieldRequest]:
     return fields
 
 
-def render(sandbox: Sandbox, world: CommentWorld, c: Comment, fields: list[FieldRequest]) -> dict[str, Any]:
+def render(sandbox: Meta, world: CommentWorld, c: Comment, fields: list[FieldRequest]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields:
         if f.name == "text":
@@ -125,7 +125,7 @@ def _cursor(cid: str) -> str:
     return base64.urlsafe_b64encode(f"comment:{cid}".encode()).decode().rstrip("=")
 
 
-def _page(request: web.Request, sandbox: Sandbox, world: CommentWorld, items: list[Comment]) -> dict[str, Any]:
+def _page(request: web.Request, sandbox: Meta, world: CommentWorld, items: list[Comment]) -> dict[str, Any]:
     try:
         limit = max(1, min(MAX_PAGE, int(request.query.get("limit", PAGE_SIZE))))
     except ValueError:
@@ -174,7 +174,7 @@ async def _param(request: web.Request, name: str) -> str | None:
     return None
 
 
-def _own_comment(sandbox: Sandbox, world: CommentWorld, caller: Caller, media: Media, text: str, parent: str | None) -> Comment:
+def _own_comment(sandbox: Meta, world: CommentWorld, caller: Caller, media: Media, text: str, parent: str | None) -> Comment:
     owner = sandbox.state.ig_accounts[media.ig_user_id]
     return world.add(Comment(
         comment_id=world.new_id(), media_id=media.media_id, owner_ig_id=media.ig_user_id, text=text,
@@ -184,17 +184,17 @@ def _own_comment(sandbox: Sandbox, world: CommentWorld, caller: Caller, media: M
 
 # --- /{media-id}/comments -----------------------------------------------------------------------
 async def list_media_comments(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     caller = await authenticate(request, host_of(request.path))
-    media = _media(request, sandbox, caller, request.match_info["node"])
+    media = _media(request, sandbox, caller, path_param(request, "node"))
     world = comments_of(sandbox.state)
     return web.json_response(_page(request, sandbox, world, list(reversed(world.of_media(media.media_id)))))
 
 
 async def create_media_comment(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     caller = await authenticate(request, host_of(request.path))
-    media = _media(request, sandbox, caller, request.match_info["node"])
+    media = _media(request, sandbox, caller, path_param(request, "node"))
     if not media.comment_enabled:
         raise GraphError(100, "(#100) Comments are disabled for this media")
     text = await _message(request)
@@ -204,17 +204,17 @@ async def create_media_comment(request: web.Request) -> web.Response:
 
 # --- /{comment-id}/replies ----------------------------------------------------------------------
 async def list_replies(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     caller = await authenticate(request, host_of(request.path))
-    comment = _comment(request, sandbox, caller, request.match_info["node"])
+    comment = _comment(request, sandbox, caller, path_param(request, "node"))
     world = comments_of(sandbox.state)
     return web.json_response(_page(request, sandbox, world, world.replies_of(comment.comment_id)))
 
 
 async def create_reply(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     caller = await authenticate(request, host_of(request.path))
-    comment = _comment(request, sandbox, caller, request.match_info["node"])
+    comment = _comment(request, sandbox, caller, path_param(request, "node"))
     if comment.parent_id:
         raise GraphError(100, "(#100) Replies can only be made to top-level comments", subcode=2534023)
     if comment.hidden:
@@ -228,23 +228,18 @@ async def create_reply(request: web.Request) -> web.Response:
 
 
 # --- /{comment-id} ------------------------------------------------------------------------------
-async def read_comment_or_node(request: web.Request) -> web.StreamResponse:
-    sandbox = sandbox_of(request)
-    node = request.match_info["node"]
-    if comments_of(sandbox.state).by_id.get(node) is None:
-        if host_of(request.path) == FACEBOOK_GRAPH and "mentioned_" in request.query.get("fields", ""):
-            return await mentions(request)
-        return await fall_through(request)
+# routes/nodes.py sends ``/{id}`` here when the id is a comment.
+async def read_comment(request: web.Request) -> web.StreamResponse:
+    sandbox = meta_of(request)
+    node = path_param(request, "node")
     caller = await authenticate(request, host_of(request.path))
     comment = _comment(request, sandbox, caller, node)
     return web.json_response(render(sandbox, comments_of(sandbox.state), comment, _fields(request)))
 
 
 async def hide_comment(request: web.Request) -> web.StreamResponse:
-    sandbox = sandbox_of(request)
-    node = request.match_info["node"]
-    if comments_of(sandbox.state).by_id.get(node) is None:
-        return await fall_through(request)
+    sandbox = meta_of(request)
+    node = path_param(request, "node")
     caller = await authenticate(request, host_of(request.path))
     comment = _comment(request, sandbox, caller, node)
     hide = await _param(request, "hide")
@@ -255,10 +250,8 @@ async def hide_comment(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_comment(request: web.Request) -> web.StreamResponse:
-    sandbox = sandbox_of(request)
-    node = request.match_info["node"]
-    if comments_of(sandbox.state).by_id.get(node) is None:
-        return await fall_through(request)
+    sandbox = meta_of(request)
+    node = path_param(request, "node")
     caller = await authenticate(request, host_of(request.path))
     comment = _comment(request, sandbox, caller, node)
     comments_of(sandbox.state).delete(comment)
@@ -270,9 +263,9 @@ _MENTION = re.compile(r"^(mentioned_comment|mentioned_media)\.(comment_id|media_
 
 
 async def mentions(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     caller = await authenticate(request, FACEBOOK_GRAPH)
-    node = request.match_info["node"]
+    node = path_param(request, "node")
     if caller.ig_account is not None or reachable_node(sandbox, caller, node) is None:
         raise unsupported_request(request.method, node)
     account = sandbox.state.ig_accounts.get(node)
@@ -323,7 +316,3 @@ for _path in _paths("{node:\\d+}/comments"):
 for _path in _paths("{node:\\d+}/replies"):
     routes.get(_path)(list_replies)
     routes.post(_path)(create_reply)
-for _path in _paths("{node:\\d+}"):
-    routes.get(_path)(read_comment_or_node)
-    routes.post(_path)(hide_comment)
-    routes.delete(_path)(delete_comment)

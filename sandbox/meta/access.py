@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from sandbox.accounts import FacebookPage, FacebookUser, InstagramAccount
-from sandbox.context import note_account, sandbox_of
-from sandbox.errors import (
+from sandbox.meta.accounts import FacebookPage, FacebookUser, InstagramAccount
+from sandbox.meta.world import note_account, meta_of
+from sandbox.meta.errors import (
     GraphError,
     expired_token,
     invalid_token,
@@ -21,8 +21,8 @@ from sandbox.errors import (
     permission_missing,
     revoked_token,
 )
-from sandbox.state import SandboxState
-from sandbox.tokens import Token, TokenKind
+from sandbox.meta.state import SandboxState
+from sandbox.meta.tokens import Token, TokenKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +72,14 @@ async def authenticate(request: web.Request, host: str) -> Caller:
     if value is None:
         raise missing_token()
     token = check_token(request, value, host)
-    caller = _resolve(sandbox_of(request).state, token)
+    caller = _resolve(meta_of(request).state, token)
     note_account(request, token.subject_id)
     return caller
 
 
 def check_token(request: web.Request, value: str, host: str) -> Token:
     """The same rules for a token passed as a parameter (exchange, refresh)."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     token = sandbox.state.tokens.get(value)
     if token is None or token.kind.host != host or token.replaced:
         raise invalid_token()

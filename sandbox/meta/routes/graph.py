@@ -14,13 +14,14 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.access import Caller, authenticate
-from sandbox.accounts import FacebookPage, FacebookUser, InstagramAccount
-from sandbox.context import Sandbox, charge_ig_account, sandbox_of
-from sandbox.errors import GraphError, invalid_parameter, unsupported_request
-from sandbox.fields import FieldRequest, check_subfields, requested_fields
-from sandbox.hosts import CDN, FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION
-from sandbox.tokens import TokenKind
+from sandbox.dispatch import path_param
+from sandbox.meta.access import Caller, authenticate
+from sandbox.meta.accounts import FacebookPage, FacebookUser, InstagramAccount
+from sandbox.meta.world import Meta, charge_ig_account, meta_of
+from sandbox.meta.errors import GraphError, invalid_parameter, unsupported_request
+from sandbox.meta.fields import FieldRequest, check_subfields, requested_fields
+from sandbox.meta.hosts import CDN, FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION
+from sandbox.meta.tokens import TokenKind
 
 routes = web.RouteTableDef()
 
@@ -71,13 +72,12 @@ async def ig_me(request: web.Request) -> web.Response:
     return web.json_response(ig_user_node(request, account, fields, node_id=account.app_scoped_id))
 
 
-@routes.get(f"/{INSTAGRAM_GRAPH}/{VERSION}/{{node:\\d+}}")
-@routes.get(f"/{INSTAGRAM_GRAPH}/{{node:\\d+}}")
+# ``/{node}`` routes are in routes/nodes.py, which sends users and pages here.
 async def ig_node(request: web.Request) -> web.Response:
     """The logged-in account by its IG user id (or app-scoped id); anything else is 100/33."""
     caller = await authenticate(request, INSTAGRAM_GRAPH)
     account = _ig_login_account(caller)
-    node = request.match_info["node"]
+    node = path_param(request, "node")
     if node not in (account.ig_user_id, account.app_scoped_id):
         raise unsupported_request(request.method, node)
     caller.require_scope("instagram_business_basic")
@@ -100,7 +100,7 @@ def _ig_login_account(caller: Caller) -> InstagramAccount:
 async def fb_me(request: web.Request) -> web.Response:
     """The user (user token) or the page (page token): the cheap validity check."""
     caller = await authenticate(request, FACEBOOK_GRAPH)
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     if caller.page is not None:
         return web.json_response(_page_node(request, sandbox, caller, caller.page))
     assert caller.fb_user is not None
@@ -117,7 +117,7 @@ async def fb_me_accounts(request: web.Request) -> web.Response:
             100, "(#100) Tried accessing nonexisting field (accounts) on node type (Page)"
         )
     assert caller.fb_user is not None
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     fields = requested_fields(
         request, allowed=PAGE_FIELDS, default=ACCOUNTS_DEFAULT_FIELDS, node_type="Page"
     )
@@ -159,13 +159,11 @@ async def fb_me_permissions(request: web.Request) -> web.Response:
     return web.json_response({"data": data})
 
 
-@routes.get(f"/{FACEBOOK_GRAPH}/{VERSION}/{{node:\\d+}}")
-@routes.get(f"/{FACEBOOK_GRAPH}/{{node:\\d+}}")
 async def fb_node(request: web.Request) -> web.Response:
     """An IG business account, a page, or the user - when the token may see it."""
     caller = await authenticate(request, FACEBOOK_GRAPH)
-    sandbox = sandbox_of(request)
-    node = request.match_info["node"]
+    sandbox = meta_of(request)
+    node = path_param(request, "node")
     target = reachable_node(sandbox, caller, node)
     if target is None:
         raise unsupported_request(request.method, node)
@@ -182,7 +180,7 @@ async def fb_node(request: web.Request) -> web.Response:
 
 
 def reachable_node(
-    sandbox: Sandbox, caller: Caller, node_id: str
+    sandbox: Meta, caller: Caller, node_id: str
 ) -> InstagramAccount | FacebookPage | FacebookUser | None:
     """What ``node_id`` is, if this Facebook Login caller may read it."""
     state = sandbox.state
@@ -242,7 +240,7 @@ def _user_node(request: web.Request, user: FacebookUser) -> dict[str, Any]:
 
 
 def _page_node(
-    request: web.Request, sandbox: Sandbox, caller: Caller, page: FacebookPage
+    request: web.Request, sandbox: Meta, caller: Caller, page: FacebookPage
 ) -> dict[str, Any]:
     fields = requested_fields(
         request, allowed=PAGE_FIELDS, default=("id", "name"), node_type="Page"
@@ -252,7 +250,7 @@ def _page_node(
 
 def _page_entry(
     request: web.Request,
-    sandbox: Sandbox,
+    sandbox: Meta,
     caller: Caller,
     page: FacebookPage,
     fields: list[FieldRequest],
@@ -280,7 +278,7 @@ def _page_entry(
 
 
 def _linked_ig(
-    request: web.Request, sandbox: Sandbox, ig_user_id: str, field: FieldRequest
+    request: web.Request, sandbox: Meta, ig_user_id: str, field: FieldRequest
 ) -> dict[str, Any]:
     if not field.subfields:
         return {"id": ig_user_id}
@@ -291,7 +289,7 @@ def _linked_ig(
     )
 
 
-def page_token_for(sandbox: Sandbox, caller: Caller, page: FacebookPage) -> str:
+def page_token_for(sandbox: Meta, caller: Caller, page: FacebookPage) -> str:
     """A page token; it never expires when derived from a long-lived user token."""
     token = caller.token
     if token.kind is TokenKind.FB_PAGE:

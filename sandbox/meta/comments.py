@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from sandbox.state import SandboxState
+from sandbox.meta.state import SandboxState
 
 _FIRST_COMMENT_ID = 17900000000000001
 APP_SECRETS = {"meta": "sandbox-meta-secret", "instagram": "sandbox-ig-secret"}

@@ -7,8 +7,8 @@ several pages (one without Instagram), and one with no Instagram at all.
 
 from __future__ import annotations
 
-from sandbox.accounts import FacebookPage, FacebookUser, InstagramAccount
-from sandbox.state import SandboxState
+from sandbox.meta.accounts import FacebookPage, FacebookUser, InstagramAccount
+from sandbox.meta.state import SandboxState
 
 SANDBOX_CREATOR_ID = "17841400000000101"
 SANDBOX_NEWBIE_ID = "17841400000000102"

@@ -13,7 +13,8 @@ import string
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from sandbox.hosts import GRAPH_HOSTS, host_of
+from sandbox.faults import FaultSpec
+from sandbox.meta.hosts import GRAPH_HOSTS, host_of
 
 _TRACE_ALPHABET = string.ascii_letters + string.digits + "_-"
 
@@ -141,6 +142,27 @@ def transient_server_error(status: int) -> GraphError:
         is_transient=True,
         status=status,
     )
+
+
+# --- injected faults ----------------------------------------------------------------------------
+def fault_response(spec: FaultSpec) -> web.Response:
+    """An injected fault in Graph's shape: the rule's ``error`` (``code``, ``message`` and Meta's
+    ``error_subcode``, ``type``, ``is_transient``, ``error_user_title``, ``error_user_msg``), or
+    a transient code 2 with the rule's status when it only gives a status."""
+    if spec.error is None:
+        return transient_server_error(spec.status or 500).response()
+    extra = spec.error.extras()
+    code = spec.error.code
+    return GraphError(
+        int(code) if isinstance(code, str) and code.isdigit() else code,  # type: ignore[arg-type]
+        spec.error.message,
+        subcode=extra.get("error_subcode"),
+        type=extra.get("type", "OAuthException"),
+        is_transient=extra.get("is_transient"),
+        status=spec.status or 400,
+        error_user_title=extra.get("error_user_title"),
+        error_user_msg=extra.get("error_user_msg"),
+    ).response()
 
 
 # --- middleware -------------------------------------------------------------------------------

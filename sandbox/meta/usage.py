@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,8 @@ from aiohttp.typedefs import Handler, Middleware
 
 from sandbox.clock import Clock
 from sandbox.config import HOUR, SandboxConfig
-from sandbox.errors import GraphError
-from sandbox.hosts import GRAPH_HOSTS, host_of
+from sandbox.meta.errors import GraphError
+from sandbox.meta.hosts import GRAPH_HOSTS, host_of
 
 # The IG account a Graph call is about; set by handlers through ``UsageMeter.charge_account``.
 BUC_SUBJECT = web.RequestKey("sandbox_buc_subject", str)
@@ -174,13 +175,16 @@ def charge_account(request: web.Request, meter: UsageMeter, ig_user_id: str) -> 
     meter.charge_account(ig_user_id)
 
 
-def usage_middleware(meter: UsageMeter) -> Middleware:
-    """Charge every graph.* call to the app and stamp the usage headers on its answer."""
+def usage_middleware(meter_of: Callable[[web.Request], UsageMeter]) -> Middleware:
+    """Charge every graph.* call to the app and stamp the usage headers on its answer.
+
+    ``meter_of`` finds the current meter (a reset builds a new one)."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if host_of(request.path) not in GRAPH_HOSTS:
             return await handler(request)
+        meter = meter_of(request)
         try:
             meter.charge_app()
         except GraphError as exc:

@@ -1,7 +1,8 @@
 """In-memory state of the emulated platform: accounts, tokens, codes.
 
-One object, owned by the app (``SANDBOX_KEY``), mutated only by route handlers and control
-calls. Nothing is persisted: ``reset`` rebuilds the seeded world, which is what tests want.
+One object, owned by Meta's part of the sandbox (``sandbox.meta.world.Meta.state``), mutated
+only by route handlers and control calls. Nothing is persisted: ``reset`` rebuilds the seeded
+world, which is what tests want.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sandbox.accounts import (
+from sandbox.meta.accounts import (
     AccountType,
     FacebookPage,
     FacebookUser,
@@ -17,8 +18,9 @@ from sandbox.accounts import (
     TokenResponseStyle,
 )
 from sandbox.clock import Clock
-from sandbox.media import MediaStore
-from sandbox.tokens import AuthCode, LoginFlow, Token, TokenKind, random_value
+from sandbox.publish_log import PublishLog
+from sandbox.meta.media import MediaStore
+from sandbox.meta.tokens import AuthCode, LoginFlow, Token, TokenKind, random_value
 
 # First ids handed to accounts created through the control API (seeded ids sit below these).
 _FIRST_CREATED_IG_ID = 17841400000001001
@@ -45,8 +47,9 @@ class NewPage:
 class SandboxState:
     """Accounts, tokens and codes of the emulated platform."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, published: PublishLog) -> None:
         self.clock = clock
+        self.published = published
         self.ig_accounts: dict[str, InstagramAccount] = {}
         self.fb_users: dict[str, FacebookUser] = {}
         self.pages: dict[str, FacebookPage] = {}

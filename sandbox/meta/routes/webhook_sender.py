@@ -21,9 +21,9 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.comments import APP_SECRETS, AppName, Comment, Signature, build_payloads, comment_value, comments_of, post_signed
-from sandbox.context import sandbox_of
-from sandbox.routes.control import control_error, parse_body
+from sandbox.meta.comments import APP_SECRETS, AppName, Comment, Signature, build_payloads, comment_value, comments_of, post_signed
+from sandbox.meta.world import meta_of
+from sandbox.control_api import control_error, parse_body
 
 routes = web.RouteTableDef()
 MAX_LOG = 200
@@ -96,21 +96,21 @@ async def _deliver(world: Any, url: str, bodies: list[bytes], *, app: AppName, d
 
 @routes.get("/_sandbox/webhooks/config")
 async def get_config(request: web.Request) -> web.Response:
-    world = comments_of(sandbox_of(request).state)
+    world = comments_of(meta_of(request).state)
     return web.json_response({"url": world.receiver_url, "app": world.receiver_app, "deliveries": world.deliveries[-50:]})
 
 
 @routes.post("/_sandbox/webhooks/config")
 async def set_config(request: web.Request) -> web.Response:
     body = await parse_body(request, ReceiverConfig)
-    world = comments_of(sandbox_of(request).state)
+    world = comments_of(meta_of(request).state)
     world.receiver_url, world.receiver_app = body.url, body.app
     return web.json_response({"url": world.receiver_url, "app": world.receiver_app})
 
 
 @routes.post("/_sandbox/webhooks/send")
 async def send(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     body = await parse_body(request, SendBody)
     world = comments_of(sandbox.state)
     url = _target(world, body.url)
@@ -133,7 +133,7 @@ async def send(request: web.Request) -> web.Response:
 
 @routes.post("/_sandbox/comments")
 async def new_comment(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     body = await parse_body(request, NewComment)
     world = comments_of(sandbox.state)
     media = sandbox.state.media.get(body.media_id)
@@ -166,7 +166,7 @@ async def new_comment(request: web.Request) -> web.Response:
 
 @routes.post("/_sandbox/signed_request")
 async def signed_request(request: web.Request) -> web.Response:
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     body = await parse_body(request, SignedRequestBody)
     payload = {
         "algorithm": body.algorithm,

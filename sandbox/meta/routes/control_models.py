@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
-from sandbox.accounts import AccountType, TokenResponseStyle
+from sandbox.meta.accounts import AccountType, TokenResponseStyle
 
 USERNAME = Annotated[str, Field(pattern=r"^[A-Za-z0-9._]{1,30}$")]
 DEFAULT_IG_SCOPES = (
@@ -67,10 +67,6 @@ class NewFacebookUser(_Body):
 NEW_ACCOUNT = TypeAdapter(
     Annotated[NewInstagramAccount | NewFacebookUser, Field(discriminator="login")]
 )
-
-
-class ClockAdvance(_Body):
-    advance_seconds: float = Field(ge=0)
 
 
 class Revoke(_Body):

@@ -1,5 +1,6 @@
 """Content publishing on the emulated platform (PLATFORM_FACTS.md §3): containers, their
-processing, the publishing quota, and a log of every post actually published.
+processing and the publishing quota. Every post that goes live is recorded in the shared publish
+log (``sandbox/publish_log.py``, ``GET /_sandbox/published``) with Meta's fields.
 
 A container is created by ``POST /{ig-user-id}/media`` and processed for a time drawn from a
 configurable distribution (sandbox clock). Its ``status_code`` is computed when read:
@@ -25,8 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.media import Media, MediaStore
-from sandbox.state import SandboxState
+from sandbox.meta.media import Media, MediaStore
+from sandbox.meta.state import SandboxState
 
 ContainerKind = Literal["IMAGE", "VIDEO", "REELS", "STORIES", "CAROUSEL"]
 StatusCode = Literal["IN_PROGRESS", "FINISHED", "ERROR", "EXPIRED", "PUBLISHED"]
@@ -108,37 +109,14 @@ class Container:
         return self.video_url is not None
 
 
-@dataclass(slots=True)
-class PublishRecord:
-    """One post that went live: what the tests count."""
-
-    media_id: str
-    container_id: str
-    ig_user_id: str
-    media_product_type: str
-    caption: str
-    at: float
-
-    def public(self, iso: str) -> dict[str, object]:
-        return {
-            "media_id": self.media_id,
-            "container_id": self.container_id,
-            "ig_user_id": self.ig_user_id,
-            "media_product_type": self.media_product_type,
-            "caption": self.caption,
-            "at": iso,
-        }
-
-
 class Publishing:
-    """Containers, quota usage and the publish log of one sandbox state."""
+    """Containers and quota usage of one sandbox state."""
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
         self.knobs = PublishingKnobs()
         self.rng = random.Random()
         self.containers: dict[str, Container] = {}
-        self.log: list[PublishRecord] = []
         self.quota_overrides: dict[str, int] = {}
         self._next_id = _FIRST_CONTAINER_ID
 
@@ -200,7 +178,7 @@ class Publishing:
 
     def quota_usage(self, ig_user_id: str) -> int:
         since = self.state.clock.now() - self.knobs.quota_duration_seconds
-        return sum(1 for r in self.log if r.ig_user_id == ig_user_id and r.at > since)
+        return self.state.published.count_since("meta", ig_user_id, since)
 
     # --- publishing -------------------------------------------------------------------------
     def publish(self, container: Container, media: MediaStore, username: str) -> Media:
@@ -247,8 +225,9 @@ class Publishing:
             item.children.append(child_media.media_id)
         media.add(item)
         container.published_media_id = media_id
-        self.log.append(
-            PublishRecord(media_id, container.container_id, container.ig_user_id, product, container.caption, now)
+        self.state.published.record(
+            "meta", container.ig_user_id, media_id, container_id=container.container_id,
+            ig_user_id=container.ig_user_id, media_product_type=product, caption=container.caption,
         )
         return item
 

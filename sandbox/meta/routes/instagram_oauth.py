@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.access import check_token
-from sandbox.context import note_account, sandbox_of
-from sandbox.errors import GraphError, InstagramOAuthError, invalid_parameter
-from sandbox.hosts import INSTAGRAM_API, INSTAGRAM_GRAPH, INSTAGRAM_WWW, VERSION
-from sandbox.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
-from sandbox.tokens import TokenKind
+from sandbox.meta.access import check_token
+from sandbox.meta.world import note_account, meta_of
+from sandbox.meta.errors import GraphError, InstagramOAuthError, invalid_parameter
+from sandbox.meta.hosts import INSTAGRAM_API, INSTAGRAM_GRAPH, INSTAGRAM_WWW, VERSION
+from sandbox.meta.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
+from sandbox.meta.tokens import TokenKind
 
 routes = web.RouteTableDef()
 
@@ -25,7 +25,7 @@ routes = web.RouteTableDef()
 @routes.get("/oauth/authorize")
 async def authorize(request: web.Request) -> web.Response:
     """The authorization window; ``sandbox_decision`` answers it without a browser."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     query = request.query
     if query.get("client_id") != sandbox.config.ig_client_id:
         return error_page("Invalid Request", "Invalid platform app: unknown client_id.")
@@ -63,7 +63,7 @@ async def authorize(request: web.Request) -> web.Response:
 @routes.post(f"/{INSTAGRAM_API}/oauth/access_token")
 async def exchange_code(request: web.Request) -> web.Response:
     """Authorization code → short-lived token (1 h). Single use, bound to app + redirect URI."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     config = sandbox.config
     form = await request.post()
     fields: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -116,7 +116,7 @@ async def exchange_code(request: web.Request) -> web.Response:
 @routes.get(f"/{INSTAGRAM_GRAPH}/access_token")
 async def exchange_for_long_lived(request: web.Request) -> web.Response:
     """Short-lived → long-lived (60 days). Needs the app secret: server side only."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     query = request.query
     if query.get("grant_type") != "ig_exchange_token":
         raise invalid_parameter("Unsupported grant_type: expected ig_exchange_token")
@@ -147,7 +147,7 @@ async def exchange_for_long_lived(request: web.Request) -> web.Response:
 @routes.get(f"/{INSTAGRAM_GRAPH}/refresh_access_token")
 async def refresh(request: web.Request) -> web.Response:
     """Long-lived → new long-lived; only once 24 h old and before expiry. The old one dies."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     query = request.query
     if query.get("grant_type") != "ig_refresh_token":
         raise invalid_parameter("Unsupported grant_type: expected ig_refresh_token")

@@ -2,7 +2,7 @@
 
 ``POST /{ig-user-id}/media`` (containers), ``GET /{container-id}?fields=status_code,status``,
 ``GET /{ig-user-id}/content_publishing_limit``, ``POST /{ig-user-id}/media_publish``.
-Control: ``GET /_sandbox/published`` (the publish log), ``GET/POST /_sandbox/publishing``
+Control: ``GET/POST /_sandbox/publishing``
 (processing distributions, container lifetime, quota; per account with ``account``).
 
 The container route only matches container ids (``sandbox.publishing.CONTAINER_ID_PATTERN``),
@@ -17,14 +17,15 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sandbox.access import authenticate
-from sandbox.accounts import InstagramAccount
-from sandbox.context import charge_ig_account, sandbox_of
-from sandbox.errors import GraphError, invalid_parameter, permission_missing, unsupported_request
-from sandbox.fields import requested_fields
-from sandbox.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION
-from sandbox.publishing import CONTAINER_ID_PATTERN, Distribution, Publishing, PublishingKnobs, publishing_of
-from sandbox.routes.graph import reachable_node
+from sandbox.dispatch import path_param
+from sandbox.meta.access import authenticate
+from sandbox.meta.accounts import InstagramAccount
+from sandbox.meta.world import charge_ig_account, meta_of
+from sandbox.meta.errors import GraphError, invalid_parameter, permission_missing, unsupported_request
+from sandbox.meta.fields import requested_fields
+from sandbox.meta.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION
+from sandbox.meta.publishing import CONTAINER_ID_PATTERN, Distribution, Publishing, PublishingKnobs, publishing_of
+from sandbox.meta.routes.graph import reachable_node
 
 routes = web.RouteTableDef()
 
@@ -65,7 +66,7 @@ async def _account(request: web.Request, node: str, scope: dict[str, str]) -> In
         if node in (caller.ig_account.ig_user_id, caller.ig_account.app_scoped_id):
             account = caller.ig_account
     else:
-        target = reachable_node(sandbox_of(request), caller, node)
+        target = reachable_node(meta_of(request), caller, node)
         account = target if isinstance(target, InstagramAccount) else None
     if account is None:
         raise unsupported_request(request.method, node)
@@ -76,12 +77,12 @@ async def _account(request: web.Request, node: str, scope: dict[str, str]) -> In
 
 
 def _publishing(request: web.Request) -> Publishing:
-    return publishing_of(sandbox_of(request).state)
+    return publishing_of(meta_of(request).state)
 
 
 # --- containers -------------------------------------------------------------------------------
 async def create_container(request: web.Request) -> web.Response:
-    account = await _account(request, request.match_info["node"], PUBLISH_SCOPE)
+    account = await _account(request, path_param(request, "node"), PUBLISH_SCOPE)
     params = await _params(request)
     publishing = _publishing(request)
     media_type = params.get("media_type", "").upper()
@@ -127,7 +128,7 @@ async def create_container(request: web.Request) -> web.Response:
 
 
 async def read_container(request: web.Request) -> web.Response:
-    node = request.match_info["container"]
+    node = path_param(request, "container")
     container = _publishing(request).containers.get(node)
     if container is None:
         raise unsupported_request(request.method, node)
@@ -141,7 +142,7 @@ async def read_container(request: web.Request) -> web.Response:
 
 
 async def publishing_limit(request: web.Request) -> web.Response:
-    account = await _account(request, request.match_info["node"], PUBLISH_SCOPE)
+    account = await _account(request, path_param(request, "node"), PUBLISH_SCOPE)
     publishing = _publishing(request)
     fields = requested_fields(request, allowed=LIMIT_FIELDS, default=("quota_usage",), node_type="User")
     entry: dict[str, Any] = {}
@@ -157,7 +158,7 @@ async def publishing_limit(request: web.Request) -> web.Response:
 
 
 async def media_publish(request: web.Request) -> web.Response:
-    account = await _account(request, request.match_info["node"], PUBLISH_SCOPE)
+    account = await _account(request, path_param(request, "node"), PUBLISH_SCOPE)
     params = await _params(request)
     publishing = _publishing(request)
     creation_id = params.get("creation_id", "")
@@ -174,7 +175,7 @@ async def media_publish(request: web.Request) -> web.Response:
                          subcode=2207027)
     if publishing.quota_usage(account.ig_user_id) >= publishing.quota_total(account.ig_user_id):
         raise GraphError(9, "Application request limit reached: content publishing limit", subcode=2207042)
-    media = publishing.publish(container, sandbox_of(request).state.media, account.username)
+    media = publishing.publish(container, meta_of(request).state.media, account.username)
     return web.json_response({"id": media.media_id})
 
 
@@ -223,7 +224,7 @@ async def set_knobs(request: web.Request) -> web.Response:
         update = PublishingUpdate.model_validate_json(await request.read())
     except ValidationError as exc:
         raise _bad_request(str(exc.errors(include_url=False))) from None
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     publishing = publishing_of(sandbox.state)
     changes = update.model_dump(exclude_unset=True, exclude={"account"})
     if update.account is not None:
@@ -235,18 +236,6 @@ async def set_knobs(request: web.Request) -> web.Response:
     else:
         publishing.configure(PublishingKnobs.model_validate({**publishing.knobs.model_dump(), **changes}))
     return web.json_response(_knobs_view(publishing))
-
-
-@routes.get("/_sandbox/published")
-async def published_log(request: web.Request) -> web.Response:
-    """Every post that went live, oldest first (``?account=`` filters by IG user id)."""
-    sandbox = sandbox_of(request)
-    account = request.query.get("account")
-    records = [
-        r.public(sandbox.clock.iso(r.at)) for r in publishing_of(sandbox.state).log
-        if account is None or r.ig_user_id == account
-    ]
-    return web.json_response({"published": records})
 
 
 @routes.get("/_sandbox/containers/{container_id}")

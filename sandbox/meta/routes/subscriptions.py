@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.access import Caller, authenticate
-from sandbox.comments import SUBSCRIBABLE_FIELDS, comments_of
-from sandbox.context import charge_ig_account, sandbox_of
-from sandbox.errors import GraphError, invalid_parameter
-from sandbox.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION, host_of
+from sandbox.meta.access import Caller, authenticate
+from sandbox.meta.comments import SUBSCRIBABLE_FIELDS, comments_of
+from sandbox.meta.world import charge_ig_account, meta_of
+from sandbox.meta.errors import GraphError, invalid_parameter
+from sandbox.meta.hosts import FACEBOOK_GRAPH, INSTAGRAM_GRAPH, VERSION, host_of
 
 routes = web.RouteTableDef()
 APP_ID = {INSTAGRAM_GRAPH: "sandbox-ig-app", FACEBOOK_GRAPH: "sandbox-meta-app"}
@@ -58,7 +58,7 @@ async def _fields_param(request: web.Request) -> list[str]:
 async def get_subscriptions(request: web.Request) -> web.Response:
     caller = await authenticate(request, host_of(request.path))
     ig_id = _subject(request, caller)
-    fields = sorted(comments_of(sandbox_of(request).state).subscriptions.get(ig_id, set()))
+    fields = sorted(comments_of(meta_of(request).state).subscriptions.get(ig_id, set()))
     data = [{"id": APP_ID[host_of(request.path)], "subscribed_fields": fields}] if fields else []
     return web.json_response({"data": data})
 
@@ -67,14 +67,14 @@ async def subscribe(request: web.Request) -> web.Response:
     caller = await authenticate(request, host_of(request.path))
     ig_id = _subject(request, caller)
     fields = await _fields_param(request)
-    comments_of(sandbox_of(request).state).subscriptions[ig_id] = set(fields)
+    comments_of(meta_of(request).state).subscriptions[ig_id] = set(fields)
     return web.json_response({"success": True})
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
     caller = await authenticate(request, host_of(request.path))
     ig_id = _subject(request, caller)
-    comments_of(sandbox_of(request).state).subscriptions.pop(ig_id, None)
+    comments_of(meta_of(request).state).subscriptions.pop(ig_id, None)
     return web.json_response({"success": True})
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.access import check_token
-from sandbox.context import note_account, sandbox_of
-from sandbox.errors import invalid_parameter
-from sandbox.hosts import FACEBOOK_GRAPH, FACEBOOK_WWW, VERSION
-from sandbox.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
-from sandbox.tokens import TokenKind
+from sandbox.meta.access import check_token
+from sandbox.meta.world import note_account, meta_of
+from sandbox.meta.errors import invalid_parameter
+from sandbox.meta.hosts import FACEBOOK_GRAPH, FACEBOOK_WWW, VERSION
+from sandbox.meta.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
+from sandbox.meta.tokens import TokenKind
 
 routes = web.RouteTableDef()
 
@@ -22,7 +22,7 @@ routes = web.RouteTableDef()
 @routes.get(f"/{FACEBOOK_WWW}/dialog/oauth")
 async def dialog(request: web.Request) -> web.Response:
     """The login dialog; ``sandbox_decision`` answers it without a browser."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     query = request.query
     if query.get("client_id") != sandbox.config.meta_client_id:
         return error_page(
@@ -66,7 +66,7 @@ async def dialog(request: web.Request) -> web.Response:
 @routes.get(f"/{FACEBOOK_GRAPH}/oauth/access_token")
 async def access_token(request: web.Request) -> web.Response:
     """Code → short-lived user token, or (fb_exchange_token) → long-lived user token."""
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     config = sandbox.config
     query = request.query
     if not query.get("client_id"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from sandbox.errors import GraphError
+from sandbox.meta.errors import GraphError
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,9 +135,9 @@ def answer_consent(
 ) -> web.Response:
     """The part of both login dialogs after their request checks: show the consent page, or
     answer it (``sandbox_decision``) with a denial or a code redirect back to the app."""
-    from sandbox.context import note_account, sandbox_of  # noqa: PLC0415 - avoid a cycle
+    from sandbox.meta.world import note_account, meta_of  # noqa: PLC0415 - avoid a cycle
 
-    sandbox = sandbox_of(request)
+    sandbox = meta_of(request)
     query = request.query
     redirect_uri = query.get("redirect_uri", "")
     requested = parse_scopes(query.get("scope", ""))

@@ -1,1 +1,0 @@
-"""HTTP routes of the sandbox, one module per emulated surface (plus the control API)."""
