@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from socialsync import queue
 from tests.conftest import Env
 from tests.webhooks_helpers import SINGLE_BRAND_IG_ID, comment_docs, connected, graph_calls, payload, post_event, sandbox_comment, seed_media
+from worker.jobs.comments import jitter_seconds
 
 
 async def test_connect_subscribes_the_account_and_disconnect_records_the_unsubscribe(env: Env) -> None:
@@ -76,11 +79,21 @@ async def test_backfill_reads_comments_and_replies_missed_by_webhooks_incrementa
 
 
 async def test_the_backfill_cron_spreads_accounts_over_the_jitter_window(env: Env) -> None:
-    await connected(env)
-    await connected(env, "sandbox_newbie")
+    accounts = [await connected(env), await connected(env, "sandbox_newbie")]
     await env.run_worker()
-    env.settings.comments_backfill_jitter_seconds = 3600
+    window = 3600
+    env.settings.comments_backfill_jitter_seconds = window
     await env.services.redis.enqueue_job(queue.COMMENTS_BACKFILL_DUE, _job_id="bf-due")
+    before_ms = time.time() * 1000
     await env.run_worker(max_burst_jobs=1)
+    after_ms = time.time() * 1000
     scores = [s for _j, s in await env.redis.zrange(env.settings.queue_name, 0, -1, withscores=True)]
-    assert len(scores) == 2 and scores[0] != scores[1]
+    assert len(scores) == 2
+    # Each account's backfill is deferred by its own stable offset inside the window (arq's
+    # score is the run-at time in ms), not merely enqueued a few ms apart.
+    delays = sorted((s - after_ms, s - before_ms) for s in scores)  # (lowest, highest) possible
+    assert all(-1000 <= low and high <= window * 1000 for low, high in delays)
+    offsets = sorted(jitter_seconds(a.account_id, window) * 1000 for a in accounts)
+    for (low, high), expected in zip(delays, offsets, strict=True):
+        assert low - 1000 <= expected <= high + 1000
+    assert max(high for _low, high in delays) > 5000  # spread, not all due at once

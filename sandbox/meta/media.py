@@ -26,6 +26,9 @@ class ReadSettings:
     # items × (1 + expanded metrics) + expanded children.
     max_page_weight: int = 5000
     max_page_size: int = 100
+    # The stories edge answers at most this many per page (whatever ``limit`` asks), so more
+    # live stories than this take several pages.
+    stories_page_size: int = 25
     # Emulate a paging bug: every page's ``after`` cursor points back at the same page.
     loop_cursor: bool = False
 

@@ -226,9 +226,13 @@ def _limit(request: web.Request, default: int, maximum: int) -> int:
         raise invalid_parameter("(#100) Param limit must be an integer") from None
 
 
-def media_page(request: web.Request, sandbox: Meta, items: list[Media]) -> dict[str, Any]:
+def media_page(
+    request: web.Request, sandbox: Meta, items: list[Media], *, max_size: int | None = None
+) -> dict[str, Any]:
+    """One cursor page of ``items`` (``limit`` capped at ``max_size``, else ``max_page_size``);
+    ``paging.next`` only while more items follow."""
     reads = sandbox.state.media.reads
-    limit = _limit(request, 25, reads.max_page_size)
+    limit = _limit(request, 25, max_size or reads.max_page_size)
     start = 0
     if after := request.query.get("after"):
         ids = [m.media_id for m in items]

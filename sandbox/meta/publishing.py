@@ -209,6 +209,8 @@ class Publishing:
             shortcode=shortcode,
             alt_text=container.alt_text,
         )
+        if container.is_video:
+            item.thumbnail_url = _thumbnail(media_id)
         for child_id in container.children:
             child = self.containers[child_id]
             child_media = Media(
@@ -221,6 +223,8 @@ class Publishing:
                 parent_id=media_id,
                 alt_text=child.alt_text,
             )
+            if child.is_video:
+                child_media.thumbnail_url = _thumbnail(child_media.media_id)
             media.add(child_media)
             item.children.append(child_media.media_id)
         media.add(item)
@@ -230,6 +234,11 @@ class Publishing:
             ig_user_id=container.ig_user_id, media_product_type=product, caption=container.caption,
         )
         return item
+
+
+def _thumbnail(media_id: str) -> str:
+    """Videos (reels, stories, carousel items) read back with a cover image URL."""
+    return f"https://scontent.cdninstagram.com/sandbox/media/{media_id}_thumb.jpg"
 
 
 def publishing_of(state: SandboxState) -> Publishing:

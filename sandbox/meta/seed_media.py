@@ -2,7 +2,8 @@
 
 The same (account, spec) always yields the same media, captions, counts and insights, so tests
 and benchmarks can compute what a correct sync stores. The mix (defaults from the sync issue):
-40 % feed images, 20 % carousels of 3 children, 35 % reels, and the oldest 5 % posted before the
+40 % feed images, 20 % carousels of 3 children (the second one a video with a ``thumbnail_url``),
+35 % reels, and the oldest 5 % posted before the
 account became a business account (their insights fail with 2108006, as on Meta). Stories are
 live (posted within the last 24 h); some have fewer than 5 viewers (insights → code 10). Media
 posted less than ``no_data_hours`` ago have no insights yet (empty ``data``, not zeros).
@@ -86,11 +87,17 @@ def _post(
     if now - ts >= mix.no_data_hours * HOUR and not before_conversion:
         item.insights = _post_insights(rng, product, likes, comments)
     if kind == "CAROUSEL_ALBUM":
-        for _ in range(mix.children):
+        for position in range(mix.children):
             child_id = store.new_id()
+            url = f"https://scontent.cdninstagram.com/sandbox/media/{child_id}"
+            # Real carousels mix images and videos; the second item of each is a video, which
+            # (like every video) has a thumbnail_url beside its media_url.
+            video = position == 1
             store.add(Media(
-                media_id=child_id, ig_user_id=ig_user_id, media_type="IMAGE", media_product_type="FEED",
-                timestamp=ts, parent_id=media_id, media_url=f"https://scontent.cdninstagram.com/sandbox/media/{child_id}.jpg",
+                media_id=child_id, ig_user_id=ig_user_id, media_type="VIDEO" if video else "IMAGE",
+                media_product_type="FEED", timestamp=ts, parent_id=media_id,
+                media_url=f"{url}.mp4" if video else f"{url}.jpg",
+                thumbnail_url=f"{url}_thumb.jpg" if video else None,
             ))
             item.children.append(child_id)
     return store.add(item)

@@ -170,3 +170,32 @@ def test_demo_world_gives_every_seeded_account_media_and_tests_get_none() -> Non
         assert {m.media_product_type for m in posts} == {"FEED", "REELS", "STORY"}
     plain = Meta(Sandbox(SandboxConfig()))
     assert all(not plain.state.media.of_account(a.ig_user_id) for a in plain.state.ig_accounts.values())
+
+
+async def test_carousels_have_video_children_with_a_thumbnail(sb: Driver, http: httpx.AsyncClient) -> None:
+    seeded = await _seed(http, count=20, carousels=0.5, before_conversion=0)
+    token = await sb.ig_long_token()
+    body = (await _get(http, f"{IG}/{CREATOR}/media", token, limit=50,
+                       fields="id,media_type,children{id,media_type,media_url,thumbnail_url}")).json()
+    carousels = [m for m in body["data"] if m["media_type"] == "CAROUSEL_ALBUM"]
+    assert len(carousels) == sum(m["media_type"] == "CAROUSEL_ALBUM" for m in seeded) > 0
+    for carousel in carousels:
+        children = carousel["children"]["data"]
+        videos = [c for c in children if c["media_type"] == "VIDEO"]
+        assert len(videos) == 1 and [c["media_type"] for c in children].count("IMAGE") == 2
+        assert videos[0]["media_url"].endswith(".mp4") and videos[0]["thumbnail_url"].endswith(".jpg")
+        assert all("thumbnail_url" not in c for c in children if c["media_type"] == "IMAGE")
+
+
+async def test_stories_are_paged_and_next_is_absent_on_the_last_page(sb: Driver, http: httpx.AsyncClient) -> None:
+    seeded = await _seed(http, count=0, stories=30)
+    token = await sb.ig_long_token()
+    first = (await _get(http, f"{IG}/{CREATOR}/stories", token, limit=100, fields="id")).json()
+    assert len(first["data"]) == 25 and "next" in first["paging"]  # the edge's own page size
+    after = first["paging"]["cursors"]["after"]
+    second = (await _get(http, f"{IG}/{CREATOR}/stories", token, limit=100, fields="id", after=after)).json()
+    assert len(second["data"]) == 5 and "next" not in second["paging"]
+    ids = [m["id"] for m in first["data"] + second["data"]]
+    assert sorted(ids) == sorted(m["id"] for m in seeded if m["media_product_type"] == "STORY")
+    small = (await _get(http, f"{IG}/{CREATOR}/stories", token, limit=10, fields="id")).json()
+    assert len(small["data"]) == 10

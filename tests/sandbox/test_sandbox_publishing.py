@@ -98,3 +98,19 @@ async def test_other_accounts_cannot_read_or_publish_a_container(http: httpx.Asy
     # the account node itself still resolves through the graph routes
     r = await http.get(f"{G}/{IG}", params={"access_token": token, "fields": "username"})
     assert r.json()["username"] == "sandbox_creator"
+
+
+async def test_a_published_carousel_with_a_video_item_reads_back_with_its_thumbnail(http: httpx.AsyncClient) -> None:
+    await http.post("/_sandbox/publishing", json={"video_processing": {"kind": "fixed", "low": 0}})
+    token = await _token(http)
+    image = (await _create(http, token, image_url=IMAGE, is_carousel_item="true")).json()["id"]
+    video = (await _create(http, token, media_type="VIDEO", video_url=VIDEO, is_carousel_item="true")).json()["id"]
+    parent = (await _create(http, token, media_type="CAROUSEL", children=f"{image},{video}", caption="mixed")).json()["id"]
+    published = await http.post(f"{G}/{IG}/media_publish", data={"access_token": token, "creation_id": parent})
+    assert published.status_code == 200, published.text
+    read = await http.get(f"{G}/{published.json()['id']}", params={
+        "access_token": token, "fields": "media_type,children{id,media_type,media_url,thumbnail_url}"})
+    children = read.json()["children"]["data"]
+    assert [c["media_type"] for c in children] == ["IMAGE", "VIDEO"]
+    assert "thumbnail_url" not in children[0] and children[1]["thumbnail_url"].endswith("_thumb.jpg")
+    assert children[1]["media_url"] == VIDEO

@@ -36,6 +36,7 @@ class ReadSettingsBody(BaseModel):
     expansion_disabled_hosts: list[str] | None = None
     max_page_weight: int | None = Field(default=None, ge=1)
     max_page_size: int | None = Field(default=None, ge=1, le=1000)
+    stories_page_size: int | None = Field(default=None, ge=1, le=1000)
     loop_cursor: bool | None = None
 
 
@@ -86,11 +87,11 @@ async def read_settings(request: web.Request) -> web.Response:
         if unknown:
             raise control_error(400, "invalid_body", f"not a Graph host: {sorted(unknown)}")
         reads.expansion_disabled_hosts = set(body.expansion_disabled_hosts)
-    for name in ("max_page_weight", "max_page_size", "loop_cursor"):
+    for name in ("max_page_weight", "max_page_size", "stories_page_size", "loop_cursor"):
         if (value := getattr(body, name)) is not None:
             setattr(reads, name, value)
     return web.json_response({
         "expansion_disabled_hosts": sorted(reads.expansion_disabled_hosts),
         "max_page_weight": reads.max_page_weight, "max_page_size": reads.max_page_size,
-        "loop_cursor": reads.loop_cursor,
+        "stories_page_size": reads.stories_page_size, "loop_cursor": reads.loop_cursor,
     })

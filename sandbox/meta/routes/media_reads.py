@@ -68,7 +68,8 @@ async def list_stories(request: web.Request) -> web.Response:
     now = sandbox.clock.now()
     items = [m for m in sandbox.state.media.of_account(account.ig_user_id, product_types=("STORY",))
              if now - m.timestamp < DAY]
-    return web.json_response(media_page(request, sandbox, items))
+    # Stories page like any edge: a client must follow ``paging.next`` to see them all.
+    return web.json_response(media_page(request, sandbox, items, max_size=sandbox.state.media.reads.stories_page_size))
 
 
 async def node_insights(request: web.Request) -> web.Response:
