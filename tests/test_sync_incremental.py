@@ -55,6 +55,27 @@ async def test_media_without_insights_yet_is_stored_as_missing_not_zero(env: Env
     assert run["status"] == "success"
 
 
+async def test_posts_without_insights_yet_get_an_engagement_rate_from_their_counts(env: Env) -> None:
+    fresh = await seed_media(env, count=2, before_conversion=0, spacing_hours=0.05, newest_age_hours=0.05)
+    older = await seed_media(env, count=2, before_conversion=0, newest_age_hours=30)
+    tenant, account_id = await connected(env)
+    await env.run_worker()
+    stored = await stored_media(env, account_id)
+    followers = (await env.services.store.accounts.find_one({"_id": account_id}))["profile"]["followers_count"]
+    for media_id in fresh:  # no_data: likes + comments count, missing saves/shares count as 0
+        doc = stored[media_id]
+        assert doc["insights_status"] == "no_data"
+        assert doc["engagement_rate"] == round((doc["like_count"] + doc["comments_count"]) * 100 / followers, 4)
+    for media_id in older:
+        doc = stored[media_id]
+        total = doc["like_count"] + doc["comments_count"] + doc["insights"]["saved"] + doc["insights"]["shares"]
+        assert doc["engagement_rate"] == round(total * 100 / followers, 4)
+    body = (await env.http.get("/v1/analytics", headers=env.auth(tenant))).json()
+    assert set(fresh) <= {p["id"] for p in body["top_posts"]}  # the newest posts are not skipped
+    rates = [stored[m]["engagement_rate"] for m in sorted(stored, key=lambda m: stored[m]["timestamp"], reverse=True)]
+    assert body["accounts"][0]["engagement_rate"] == round(sum(rates) / len(rates), 4)
+
+
 async def test_profile_sync_writes_a_follower_history_point_per_run(env: Env) -> None:
     tenant, account_id = await connected(env)
     await env.run_worker()

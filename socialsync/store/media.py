@@ -80,11 +80,10 @@ def record_update(
         set_["insights_status"] = "ok"
         set_["insights_error"] = None
         set_["insights_updated_at"] = now
-        set_["engagement_rate"] = engagement_rate(likes, comments, insights, followers)
     elif insights == {}:
         set_["insights_status"] = "no_data"  # none yet: missing, not zero
-    else:
-        set_["engagement_rate"] = engagement_rate(likes, comments, None, followers)
+    # From the counts that exist: likes and comments always, saves/shares once reported.
+    set_["engagement_rate"] = engagement_rate(likes, comments, insights, followers)
     if insight_error is not None:
         set_["insights_status"] = "unavailable"
         set_["insights_error"] = insight_error
