@@ -403,17 +403,33 @@ class AccountSync:
 
     # --- stories ------------------------------------------------------------------------------------
     async def stage_stories(self) -> None:
-        page = await read_page(self.graph, self.access, edge="stories", after=None, limit=100, expand_metrics=None)
-        updates = []
-        for item in page.items:
-            error = None
-            try:
-                item.insights = await read_insights(self.graph, self.access, item.id, insights.STORY)
-            except GraphError as exc:
-                if not insights.is_item_error(exc):
-                    raise
-                error = insights.item_error(exc)
-            updates.append(media_store.item_update(
-                self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error))
-        await media_store.write(self.store, updates)
-        await self.save(items={"stories": len(updates)})
+        """Every live story, page by page until ``paging.next`` is absent (with the media
+        listing's repeated-cursor guard), each with its insights (one call per story)."""
+        cp = self.checkpoint.setdefault("stories", {})
+        cp.setdefault("cursors", [])
+        while True:
+            page = await read_page(self.graph, self.access, edge="stories", after=cp.get("after"), limit=100,
+                                   expand_metrics=None)
+            updates = []
+            for item in page.items:
+                error = None
+                try:
+                    item.insights = await read_insights(self.graph, self.access, item.id, insights.STORY)
+                except GraphError as exc:
+                    if not insights.is_item_error(exc):
+                        raise
+                    error = insights.item_error(exc)
+                updates.append(media_store.item_update(
+                    self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error))
+            await media_store.write(self.store, updates)
+            stop = not page.has_next or not page.after
+            if not stop and page.after in cp["cursors"]:
+                await self.record_error("stories", reason="repeated_cursor", message="Meta returned a stories "
+                                        "cursor it had already returned; the listing stopped there")
+                stop = True
+            elif not stop:
+                cp["cursors"] = (cp["cursors"] + [page.after])[-MAX_CURSORS_KEPT:]
+                cp["after"] = page.after
+            await self.save(items={"stories": len(updates)})
+            if stop:
+                return
