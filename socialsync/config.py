@@ -235,6 +235,11 @@ class Settings(BaseSettings):
         default=30, description="Media younger than this get insights refreshed and per-type extras."
     )
     sync_max_pages: int = Field(default=2000, description="Hard stop for one listing (loop guard).")
+    sync_expansion_off_seconds: int = Field(
+        default=86400, ge=1,
+        description="Lifetime of a host's 'insights expansion refused' flag; after it the next run "
+        "probes the expansion again (one wrong detection must not pin every account to per-item reads).",
+    )
     sync_lease_seconds: int = Field(
         default=120, description="Per-account sync lock lease; renewed as the run progresses."
     )

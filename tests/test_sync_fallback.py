@@ -3,6 +3,8 @@ rejects, a repeated cursor, per-item insight errors recorded without failing the
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.conftest import Env
 from tests.sync_helpers import (
     CREATOR_IG, SINGLE_BRAND_IG, connected, graph_calls, read_settings, runs, sandbox_media, seed_media, stored_media,
@@ -32,6 +34,27 @@ async def test_a_host_refusing_insights_expansion_is_detected_once_and_items_fet
     assert later and not _expanded(later)
     assert sum(1 for c in later if c["path"].endswith("/insights")) == 30
     assert r.status_code == 202
+
+
+async def test_the_expansion_refused_flag_expires_and_the_next_run_probes_again(env: Env) -> None:
+    env.settings.sync_expansion_off_seconds = 600
+    await read_settings(env, expansion_disabled_hosts=["graph.instagram.com"])
+    await seed_media(env, count=10, before_conversion=0)
+    tenant, account_id = await connected(env)
+    await env.run_worker()
+    key = "sync:expansion_off:graph.instagram.com"
+    assert 0 < await env.redis.ttl(key) <= 600  # a lifetime, not for ever
+    await read_settings(env, expansion_disabled_hosts=[])  # the host accepts it (again)
+    await env.redis.pexpire(key, 1)  # ... and the lifetime runs out
+    await asyncio.sleep(0.05)
+    before = len(await graph_calls(env))
+    r = await env.http.post(f"/v1/accounts/{account_id}/sync", headers=env.auth(tenant), json={"kind": "recent"})
+    assert r.status_code == 202
+    await env.run_worker()
+    later = (await graph_calls(env))[before:]
+    assert _expanded(later)  # probed again, and it worked: no per-item reads
+    assert not [c for c in later if c["path"].endswith("/insights")]
+    assert not await env.redis.exists(key)
 
 
 async def test_expansion_is_used_where_the_host_accepts_it(env: Env) -> None:

@@ -13,7 +13,8 @@ The media listing spends as few calls as the API allows (see docs/sync.md):
 - code 1 ("reduce the amount of data") halves the page size;
 - a page that one item rejects is halved until the item is alone, then that item is read
   without insights and asked for its insights on its own: if that works, the host refuses the
-  expansion itself (remembered per host in Redis, then every item is fetched on its own); if it
+  expansion itself (remembered per host in Redis for ``sync_expansion_off_seconds``, then every
+  item is fetched on its own until the flag expires and a run probes again); if it
   fails, the error is recorded on the item. 2108006 (posted before the business conversion)
   also holds for every older item, so the rest of the listing is read without insights and
   those items are recorded as unavailable without a call;
@@ -286,8 +287,11 @@ class AccountSync:
             await self._note_item_error(item, exc)
         else:
             # The item answers on its own: the host refuses insights expansion. Remember that.
-            await self.services.redis.set(EXPANSION_OFF_KEY.format(host=self.host), "1")
-            log.info("insights expansion refused by host, falling back per item", host=self.host)
+            # With a lifetime: when it ends, the next run probes the expansion again.
+            await self.services.redis.set(EXPANSION_OFF_KEY.format(host=self.host), "1",
+                                          ex=self.settings.sync_expansion_off_seconds)
+            log.info("insights expansion refused by host, falling back per item", host=self.host,
+                     for_seconds=self.settings.sync_expansion_off_seconds)
             cp["expand"] = False
             item.insights = values
             await media_store.write(self.store, [media_store.item_update(
