@@ -20,14 +20,25 @@ async def ensure_indexes(store: Store) -> None:
     await store[COLLECTION].create_index([("account_id", 1), ("metric", 1), ("ts", 1)])
 
 
-def point(account: dict[str, Any], metric: str, ts: datetime, value: float, *, source: str) -> UpdateOne:
-    return UpdateOne(
-        {"_id": f"{account['_id']}:{metric}:{ts.isoformat()}"},
-        {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"],
-                  "platform": account.get("platform") or "instagram", "metric": metric,
-                  "ts": ts, "value": value, "source": source}},
-        upsert=True,
+def point(
+    account: dict[str, Any], metric: str, ts: datetime, value: float, *, source: str, day: bool = False
+) -> UpdateOne:
+    """``day``: ``ts`` is a calendar-day label (00:00 UTC of the measured day), not an instant."""
+    fields: dict[str, Any] = {"account_id": account["_id"], "tenant_id": account["tenant_id"],
+                              "platform": account.get("platform") or "instagram", "metric": metric,
+                              "ts": ts, "value": value, "source": source}
+    if day:
+        fields["day"] = True
+    return UpdateOne({"_id": f"{account['_id']}:{metric}:{ts.isoformat()}"}, {"$set": fields}, upsert=True)
+
+
+async def drop_unlabelled_insights(store: Store, account_id: str) -> int:
+    """Daily insight points written before days were labelled with the measured day (stamped with
+    Meta's ``end_time``, one day late): removed, the stage rewrites them labelled. Idempotent."""
+    result = await store[COLLECTION].delete_many(
+        {"account_id": account_id, "source": "insights", "day": {"$exists": False}}
     )
+    return result.deleted_count
 
 
 async def write(store: Store, points: list[UpdateOne]) -> None:

@@ -1,13 +1,20 @@
 """``GET /{ig-user-id}/insights``: account insights (``metric_type=total_value`` where Meta
-requires it, daily series with ``end_time`` at the end of the measured day) and demographics
-(≥ 100 followers). Values are deterministic per account, metric and day.
+requires it) and demographics (≥ 100 followers). Values are deterministic per account, metric
+and day.
+
+Days are Pacific calendar days, as Meta measures them: a daily value's ``end_time`` is the end
+of the measured day, the next midnight in America/Los_Angeles written in UTC
+(``2026-11-30T08:00:00+0000`` is the value *of 29 November*). ``since``/``until`` (UNIX seconds)
+select the days whose end lies in ``(since, until]``; the default ``until`` is the start of the
+current Pacific day.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -30,6 +37,7 @@ BREAKDOWNS = {
              "Sao Paulo, Sao Paulo", "Milan, Lombardy"],
 }
 MAX_INSIGHT_DAYS = 30
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 def _value(*parts: object, low: int = 0, high: int = 1000) -> int:
@@ -37,8 +45,29 @@ def _value(*parts: object, low: int = 0, high: int = 1000) -> int:
     return low + int.from_bytes(digest[:4], "big") % (high - low + 1)
 
 
+def _pacific_midnight(day: date) -> float:
+    return datetime.combine(day, time(), PACIFIC).timestamp()
+
+
 def _day_start(ts: float) -> float:
-    return ts - ts % DAY
+    """Start of the Pacific day holding ``ts``."""
+    return _pacific_midnight(datetime.fromtimestamp(ts, PACIFIC).date())
+
+
+def measured_days(since: float, until: float) -> list[date]:
+    """The Pacific days whose end (the next Pacific midnight) lies in ``(since, until]``."""
+    day = datetime.fromtimestamp(since, PACIFIC).date() - timedelta(days=1)
+    days = []
+    while (end := _pacific_midnight(day + timedelta(days=1))) <= until:
+        if end > since:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def _end_time(day: date) -> str:
+    end = datetime.fromtimestamp(_pacific_midnight(day + timedelta(days=1)), UTC)
+    return end.strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 def account_insights(request: web.Request, sandbox: Meta, account: InstagramAccount) -> dict[str, Any]:
@@ -72,7 +101,7 @@ def account_insights(request: web.Request, sandbox: Meta, account: InstagramAcco
         if metric_type == "total_value":
             if metric not in ACCOUNT_TOTAL_METRICS:
                 raise invalid_parameter(f"(#100) {metric} does not support metric_type=total_value")
-            total = sum(_value(account.ig_user_id, metric, d) for d in range(int(since // DAY), int(until // DAY)))
+            total = sum(_value(account.ig_user_id, metric, d.isoformat()) for d in measured_days(since, until))
             data.append({"name": metric, "period": "day", "total_value": {"value": total},
                          "title": metric, "id": f"{account.ig_user_id}/insights/{metric}/day"})
             continue
@@ -81,9 +110,9 @@ def account_insights(request: web.Request, sandbox: Meta, account: InstagramAcco
         if metric == "follower_count":
             _need_followers(account)
         values = [
-            {"value": _value(account.ig_user_id, metric, d, high=300 if metric == "follower_count" else 5000),
-             "end_time": datetime.fromtimestamp((d + 1) * DAY, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")}
-            for d in range(int(since // DAY), int(until // DAY))
+            {"value": _value(account.ig_user_id, metric, d.isoformat(), high=300 if metric == "follower_count" else 5000),
+             "end_time": _end_time(d)}
+            for d in measured_days(since, until)
         ]
         data.append({"name": metric, "period": "day", "values": values, "title": metric,
                      "id": f"{account.ig_user_id}/insights/{metric}/day"})

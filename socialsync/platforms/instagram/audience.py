@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from socialsync.platforms.instagram.access import AccountAccess
 from socialsync.platforms.instagram.client import GraphClient
+from socialsync.platforms.instagram.insight_days import day_label, measured_day, pacific_midnight, pacific_today
 from socialsync.platforms.instagram.media import parse_timestamp
 
 # Daily series (period=day, no metric_type) and day totals (metric_type=total_value).
@@ -20,16 +21,16 @@ BREAKDOWNS: tuple[str, ...] = ("age", "gender", "country", "city")
 TIMEFRAME = "this_month"
 
 
-def day_start(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 async def read_series(
     graph: GraphClient, access: AccountAccess, metric: str, *, days: int, now: datetime
 ) -> list[tuple[datetime, float]]:
-    """One daily series: [(end_time, value)] for the last ``days`` full days (≤ 30 per call)."""
-    until = day_start(now)
-    since = until - timedelta(days=min(days, 30))
+    """One daily series for the last ``days`` complete Pacific days (≤ 30 per call):
+    [(measured day label, value)] - see insight_days.py for the labelling rule."""
+    today = pacific_today(now)
+    until = pacific_midnight(today)
+    # ≤ 30 days of seconds: a span with a DST change is an hour longer; a ``since`` inside the
+    # first day still selects it (days whose end lies in (since, until]).
+    since = max(pacific_midnight(today - timedelta(days=min(days, 30))), until - timedelta(days=30))
     body = await graph.get(
         access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
         metric=metric, period="day", since=int(since.timestamp()), until=int(until.timestamp()),
@@ -38,16 +39,18 @@ async def read_series(
     for entry in body.get("data") or []:
         for value in entry.get("values") or []:
             if isinstance(value.get("value"), int | float) and value.get("end_time"):
-                points.append((parse_timestamp(value["end_time"]), value["value"]))
+                day = measured_day(parse_timestamp(value["end_time"]))
+                points.append((day_label(day), value["value"]))
     return points
 
 
 async def read_day_totals(
     graph: GraphClient, access: AccountAccess, *, now: datetime
 ) -> tuple[datetime, dict[str, float]]:
-    """Yesterday's totals of the metrics that need ``metric_type=total_value``: (day end, values)."""
-    until = day_start(now)
-    since = until - timedelta(days=1)
+    """Yesterday's (Pacific) totals of the metrics that need ``metric_type=total_value``:
+    (the measured day's label, values)."""
+    yesterday = pacific_today(now) - timedelta(days=1)
+    since, until = pacific_midnight(yesterday), pacific_midnight(yesterday + timedelta(days=1))
     body = await graph.get(
         access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
         metric=",".join(TOTAL_METRICS), period="day", metric_type="total_value",
@@ -58,7 +61,7 @@ async def read_day_totals(
         for e in body.get("data") or []
         if isinstance((e.get("total_value") or {}).get("value"), int | float)
     }
-    return until, values
+    return day_label(yesterday), values
 
 
 async def read_demographics(

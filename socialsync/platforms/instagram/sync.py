@@ -373,9 +373,12 @@ class AccountSync:
 
     # --- account insights and audience --------------------------------------------------------------
     async def stage_account_insights(self) -> None:
+        """Daily series and yesterday's totals, each value labelled with the Pacific day Meta
+        measured (insight_days.py). Written per metric, so a resumed stage loses nothing."""
         days = self.settings.sync_account_insights_days if self.run["kind"] == "full" else 3
         cp = self.checkpoint.setdefault("account_insights", {"done": []})
-        points = []
+        await metrics_store.drop_unlabelled_insights(self.store, self.account["_id"])
+        written = 0
         for metric in audience_api.SERIES_METRICS:
             if metric in cp["done"]:
                 continue
@@ -386,12 +389,14 @@ class AccountSync:
                     raise
                 await self.record_error("account_insights", exc, metric=metric)
                 series = []
-            points += [metrics_store.point(self.account, metric, ts, v, source="insights") for ts, v in series]
+            await metrics_store.write(self.store, [
+                metrics_store.point(self.account, metric, ts, v, source="insights", day=True) for ts, v in series])
+            written += len(series)
             cp["done"].append(metric)
         day, totals = await audience_api.read_day_totals(self.graph, self.access, now=self.now)
-        points += [metrics_store.point(self.account, m, day, v, source="insights") for m, v in totals.items()]
-        await metrics_store.write(self.store, points)
-        await self.save(items={"metric_points": len(points)})
+        await metrics_store.write(self.store, [
+            metrics_store.point(self.account, m, day, v, source="insights", day=True) for m, v in totals.items()])
+        await self.save(items={"metric_points": written + len(totals)})
 
     async def stage_audience(self) -> None:
         cp = self.checkpoint.setdefault("audience", {"done": []})
