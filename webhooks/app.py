@@ -36,13 +36,14 @@ from webhooks.routes import actions, comments, meta_webhooks, privacy, webhook_e
 from webhooks.routes import events as events_routes
 from webhooks.routes import posts
 from webhooks.routes import analytics, media, sync
+from webhooks.routes import mentions
 from webhooks.routes import metrics as metrics_routes
 from webhooks.routes import platform_oauth, platform_quota
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
 # platform_oauth first: its static /oauth/tiktok/callback and /webhooks/tiktok win over the generic
 # /webhooks/{source} (meta_webhooks) for the platforms it serves.
-ROUTE_MODULES = (platform_oauth, ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota)
+ROUTE_MODULES = (platform_oauth, ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
 SUBAPPS = ("/v1", "/oauth", "/webhooks")
 
 

@@ -94,6 +94,7 @@ async def ensure_indexes(store: Store) -> None:
     await col.create_index([("account_id", 1), ("parent_id", 1), ("timestamp", -1), ("_id", 1)])
     await col.create_index([("account_id", 1), ("media_id", 1)])
     await store[MENTIONS].create_index([("account_id", 1), ("timestamp", -1)])
+    await store[MENTIONS].create_index([("account_id", 1), ("mention_at", -1), ("_id", 1)])
 
 
 def _fields(c: CommentIn, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -257,12 +258,12 @@ async def upsert_mention(store: Store, m: MentionIn) -> bool:
     """One document per (account, media, comment); returns True when it was new."""
     now = datetime.now(UTC)
     key = f"{m.account_id}:{m.media_id}:{m.comment_id or '-'}"
-    result = await store[MENTIONS].update_one(
-        {"_id": key},
-        {
-            "$set": {**m.model_dump(exclude_none=True), "platform": "instagram", "updated_at": now},
-            "$setOnInsert": {"created_at": now},
-        },
-        upsert=True,
-    )
+    set_: dict[str, Any] = {**m.model_dump(exclude_none=True), "platform": "instagram", "updated_at": now}
+    on_insert: dict[str, Any] = {"created_at": now}
+    # The listing's sort key: the mention's own time once known, else when it was received.
+    if m.timestamp is not None:
+        set_["mention_at"] = m.timestamp
+    else:
+        on_insert["mention_at"] = now
+    result = await store[MENTIONS].update_one({"_id": key}, {"$set": set_, "$setOnInsert": on_insert}, upsert=True)
     return result.upserted_id is not None
