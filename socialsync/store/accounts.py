@@ -82,14 +82,21 @@ class AccountOut(BaseModel):
     webhook_subscription: dict[str, Any] | None = Field(
         default=None, description="Meta webhook subscription: status, fields, error, at (issue 4)."
     )
+    sync: dict[str, Any] | None = Field(
+        default=None,
+        description="Per sync kind (full, recent, media, insights, audience, stories): last_sync_at, "
+        "last_status, last_run_id, next_sync_at (socialsync/sync/freshness.py).",
+    )
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "AccountOut":
+    def from_doc(cls, doc: dict[str, Any], sync: dict[str, Any] | None = None) -> "AccountOut":
+        """``sync``: the freshness block (socialsync/sync/freshness.py), when the caller has it."""
         token = doc.get("token") or {}
         return cls(
             id=doc["_id"],
             token_expires_at=token.get("expires_at"),
-            **{k: v for k, v in doc.items() if k in cls.model_fields and k != "id"},
+            sync=sync,
+            **{k: v for k, v in doc.items() if k in cls.model_fields and k not in ("id", "sync")},
         )
 
 

@@ -72,6 +72,7 @@ def record_update(
         "deleted_at": None,
         "last_seen_run": run_id,
         "updated_at": now,
+        "synced_at": now,  # when its counts (and the page's insights) were read
     }
     likes, comments = fields.get("like_count"), fields.get("comments_count")
     if insights:
@@ -219,7 +220,8 @@ class MediaOut(BaseModel):
     insights: dict[str, float | int] = Field(default_factory=dict, description="Missing metric: no data yet")
     insights_status: str | None = Field(default=None, description="ok | no_data | unavailable")
     insights_error: dict[str, Any] | None = None
-    insights_updated_at: datetime | None = None
+    insights_updated_at: datetime | None = Field(default=None, description="When its insights were last read")
+    synced_at: datetime | None = Field(default=None, description="When its counts were last read from the platform")
     engagement_rate: float | None = None
     deleted: bool = False
     deleted_at: datetime | None = None
@@ -227,4 +229,5 @@ class MediaOut(BaseModel):
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "MediaOut":
         data = {k: v for k, v in doc.items() if k in cls.model_fields and k != "id"}
+        data.setdefault("synced_at", doc.get("updated_at"))  # stored before synced_at existed
         return cls(id=doc["external_id"], **data)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from aiohttp import web
 from pydantic import BaseModel
 
 from socialsync import lifecycle
 from socialsync.store import accounts as account_store
+from socialsync.platforms.registry import UnknownPlatform
 from socialsync.store.accounts import AccountOut
+from socialsync.sync.freshness import freshness
+from socialsync.sync.schedule import scheduled_kinds
 from webhooks.auth import tenant_of
 from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import not_found
@@ -23,6 +29,17 @@ class AccountPage(BaseModel):
     next_cursor: str | None
 
 
+def _out(request: web.Request, doc: dict[str, Any]) -> AccountOut:
+    """The account with its sync freshness (per kind: last run, next scheduled run)."""
+    services = request.app[SERVICES]
+    try:
+        kinds = scheduled_kinds(services.platforms.for_account(doc))
+    except UnknownPlatform:  # a platform this process does not serve: no schedule to tell
+        kinds = ()
+    block = freshness(services.settings, doc, kinds, datetime.now(UTC))
+    return AccountOut.from_doc(doc, sync={k: v.model_dump(mode="json") for k, v in block.items()})
+
+
 @routes.get("/v1/accounts")
 async def list_accounts(request: web.Request) -> web.Response:
     q = parse_query(request, PageQuery)
@@ -32,7 +49,7 @@ async def list_accounts(request: web.Request) -> web.Response:
         after=open_cursor(request, scope, q.cursor),
     )
     page = AccountPage(
-        data=[AccountOut.from_doc(d) for d in docs[:limit]],
+        data=[_out(request, d) for d in docs[:limit]],
         next_cursor=next_cursor(request, scope, docs[limit - 1]["_id"]) if len(docs) > limit else None,
     )
     return web.json_response(page.model_dump(mode="json"))
@@ -45,7 +62,7 @@ async def get_account(request: web.Request) -> web.Response:
     )
     if doc is None:
         raise not_found("account")
-    return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
+    return web.json_response(_out(request, doc).model_dump(mode="json"))
 
 
 @routes.delete("/v1/accounts/{account_id}")
@@ -61,10 +78,10 @@ async def disconnect_account(request: web.Request) -> web.Response:
         current = await account_store.get_for_tenant(services.store, tenant_of(request), before["_id"])
         if current is None:
             raise not_found("account")
-        return web.json_response(AccountOut.from_doc(current).model_dump(mode="json"))
+        return web.json_response(_out(request, current).model_dump(mode="json"))
     dropped = (before.get("token") or {}).get("ciphertext")
     await lifecycle.account_disconnected(services, doc["_id"], dropped)
-    return web.json_response(AccountOut.from_doc(doc).model_dump(mode="json"))
+    return web.json_response(_out(request, doc).model_dump(mode="json"))
 
 
 OPENAPI_MODELS = (AccountOut, AccountPage)
