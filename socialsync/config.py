@@ -235,6 +235,16 @@ class Settings(BaseSettings):
         default=30, description="Media younger than this get insights refreshed and per-type extras."
     )
     sync_max_pages: int = Field(default=2000, description="Hard stop for one listing (loop guard).")
+    sync_extras_days: int = Field(
+        default=7, ge=0,
+        description="Per-type extras (follows, profile visits, reels watch time: one call per post) are "
+        "read for posts younger than this; older posts keep the last values read.",
+    )
+    sync_extras_min_age_hours: int = Field(
+        default=48, ge=0,
+        description="...and older than this: Meta's figures lag up to 48 h, so a younger post's extras "
+        "would be provisional and read again anyway (the daily insights run picks it up).",
+    )
     sync_expansion_off_seconds: int = Field(
         default=86400, ge=1,
         description="Lifetime of a host's 'insights expansion refused' flag; after it the next run "

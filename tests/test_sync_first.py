@@ -12,8 +12,10 @@ DEPRECATED = {"impressions", "plays", "video_views", "clips_replays_count", "ig_
 
 
 
-def _recent(media: dict) -> bool:
-    return datetime.fromisoformat(media["timestamp"]) >= datetime.now(UTC) - timedelta(days=30)
+def _recent(media: dict, settings) -> bool:  # noqa: ANN001
+    """Inside the per-type extras window (SYNC_EXTRAS_MIN_AGE_HOURS .. SYNC_EXTRAS_DAYS old)."""
+    posted, now = datetime.fromisoformat(media["timestamp"]), datetime.now(UTC)
+    return now - timedelta(days=settings.sync_extras_days) <= posted <= now - timedelta(hours=settings.sync_extras_min_age_hours)
 
 
 async def test_first_sync_stores_every_media_with_insights_by_type(env: Env) -> None:
@@ -33,9 +35,9 @@ async def test_first_sync_stores_every_media_with_insights_by_type(env: Env) -> 
             assert "insights" not in doc
         elif expected["media_product_type"] == "STORY" and expected["story_viewers"] < 5:
             assert doc["insights_error"]["reason"] == "not_enough_viewers"
-        elif expected["media_product_type"] == "STORY" or _recent(expected):
+        elif expected["media_product_type"] == "STORY" or _recent(expected, env.settings):
             assert doc["insights"] == expected["insights"], media_id
-        else:  # outside the look-back window: the common metrics only, no per-item extras
+        else:  # outside the extras window: the common metrics only, no per-item extras
             assert doc["insights"] == {k: v for k, v in expected["insights"].items() if k in COMMON}, media_id
         if expected["media_type"] == "CAROUSEL_ALBUM":
             assert [c["id"] for c in doc["children"]] == expected["children"]

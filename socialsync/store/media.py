@@ -136,12 +136,23 @@ async def known_ids(store: Store, account_id: str, media_ids: list[str], *, befo
     return {d["external_id"] async for d in cursor}
 
 
+async def count_listed(store: Store, account_id: str, *, newer_than: datetime | None = None) -> int:
+    """Stored, not deleted feed posts and reels of the account (newer than a time, if given)."""
+    query: dict[str, Any] = {"account_id": account_id, "deleted": False, "media_product_type": {"$in": ["FEED", "REELS"]}}
+    if newer_than is not None:
+        query["timestamp"] = {"$gt": newer_than}
+    return await store[COLLECTION].count_documents(query)
+
+
 async def needing_extras(
-    store: Store, account_id: str, run_id: str, since: datetime, limit: int = 500
+    store: Store, account_id: str, run_id: str, since: datetime, until: datetime | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
+    posted: dict[str, Any] = {"$gte": since}
+    if until is not None:
+        posted["$lte"] = until
     cursor = store[COLLECTION].find(
         {
-            "account_id": account_id, "deleted": False, "timestamp": {"$gte": since},
+            "account_id": account_id, "deleted": False, "timestamp": posted,
             "media_product_type": {"$in": ["FEED", "REELS"]}, "extras_run": {"$ne": run_id},
             "insights_status": {"$ne": "unavailable"},
         },
@@ -152,16 +163,16 @@ async def needing_extras(
 
 async def mark_deleted(
     store: Store, account_id: str, run_id: str, *, now: datetime, since: datetime | None = None,
-    product_types: tuple[str, ...] = ("FEED", "REELS"),
+    product_types: tuple[str, ...] = ("FEED", "REELS"), strictly_after: bool = False,
 ) -> int:
-    """Media not seen by this run's complete listing (optionally only those newer than ``since``)
-    were deleted on Instagram: mark them, keep them."""
+    """Media not seen by this run's complete listing (optionally only those from ``since``, or
+    strictly after it) were deleted on Instagram: mark them, keep them."""
     query: dict[str, Any] = {
         "account_id": account_id, "deleted": False, "last_seen_run": {"$ne": run_id},
         "media_product_type": {"$in": list(product_types)},
     }
     if since is not None:
-        query["timestamp"] = {"$gte": since}
+        query["timestamp"] = {"$gt" if strictly_after else "$gte": since}
     result = await store[COLLECTION].update_many(query, {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
     return result.modified_count
 

@@ -26,6 +26,14 @@ async def read_series(
 ) -> list[tuple[datetime, float]]:
     """One daily series for the last ``days`` complete Pacific days (≤ 30 per call):
     [(measured day label, value)] - see insight_days.py for the labelling rule."""
+    return (await read_series_many(graph, access, (metric,), days=days, now=now)).get(metric, [])
+
+
+async def read_series_many(
+    graph: GraphClient, access: AccountAccess, metrics: tuple[str, ...], *, days: int, now: datetime
+) -> dict[str, list[tuple[datetime, float]]]:
+    """Several daily series in one call (Meta answers one entry per metric); one refused metric
+    (e.g. follower_count below 100 followers) refuses the call: the caller then reads each alone."""
     today = pacific_today(now)
     until = pacific_midnight(today)
     # ≤ 30 days of seconds: a span with a DST change is an hour longer; a ``since`` inside the
@@ -33,15 +41,16 @@ async def read_series(
     since = max(pacific_midnight(today - timedelta(days=min(days, 30))), until - timedelta(days=30))
     body = await graph.get(
         access.url(f"{access.ig_user_id}/insights"), token=access.token, account_id=access.ig_user_id,
-        metric=metric, period="day", since=int(since.timestamp()), until=int(until.timestamp()),
+        metric=",".join(metrics), period="day", since=int(since.timestamp()), until=int(until.timestamp()),
     )
-    points: list[tuple[datetime, float]] = []
+    out: dict[str, list[tuple[datetime, float]]] = {m: [] for m in metrics}
     for entry in body.get("data") or []:
+        points = out.setdefault(entry.get("name", ""), [])
         for value in entry.get("values") or []:
             if isinstance(value.get("value"), int | float) and value.get("end_time"):
                 day = measured_day(parse_timestamp(value["end_time"]))
                 points.append((day_label(day), value["value"]))
-    return points
+    return out
 
 
 async def read_day_totals(

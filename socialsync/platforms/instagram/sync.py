@@ -18,8 +18,11 @@ The media listing spends as few calls as the API allows (see docs/sync.md):
   fails, the error is recorded on the item. 2108006 (posted before the business conversion)
   also holds for every older item, so the rest of the listing is read without insights and
   those items are recorded as unavailable without a call;
-- per-type extras (follows, profile visits, reels watch time) per item, only for media inside
-  the look-back window.
+- per-type extras (follows, profile visits, reels watch time) per item, only for posts between
+  ``sync_extras_min_age_hours`` (48 h: Meta's figures are provisional before) and
+  ``sync_extras_days`` (7) old;
+- with ``insights_unavailable_before`` known, the first page is sized to hold exactly the posts
+  that can answer insights (stored ones newer than it, plus new ones), so it is never refused.
 """
 
 from __future__ import annotations
@@ -71,6 +74,18 @@ class InstagramSync:
         return await AccountSync(services, account, run, access, heartbeat=heartbeat).execute()
 
 
+BEFORE_CONVERSION_ERROR = {"reason": "posted_before_business_conversion", "code": 100,
+                           "subcode": insights.BEFORE_CONVERSION_SUBCODE, "fbtrace_id": None}
+
+
+class _KnownUnavailable(Exception):
+    """An item known (from an earlier answer) to have no insights: no call is made for it."""
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 class AccountSync:
     """Runs the stages of one run for one account (see module docstring)."""
 
@@ -90,6 +105,7 @@ class AccountSync:
         self.counts: Counter[str] = Counter()  # item counts not yet added to the run document
         self.partial = bool(run.get("errors"))
         self.followers: int | None = (account.get("profile") or {}).get("followers_count")
+        self.media_count: int | None = None  # read by this run's profile stage
         self.host = graph_host(httpx.URL(access.base))
         assert services.governor is not None
         governor = services.governor
@@ -159,6 +175,7 @@ class AccountSync:
         profile = await audience_api.read_profile(self.graph, self.access)
         figures = {k: profile[k] for k in ("followers_count", "follows_count", "media_count") if k in profile}
         self.followers = figures.get("followers_count", self.followers)
+        self.media_count = figures.get("media_count")
         set_: dict[str, Any] = {f"profile.{k}": v for k, v in figures.items()}
         for key in ("username", "name", "profile_picture_url", "biography", "website"):
             if key in profile:
@@ -185,14 +202,47 @@ class AccountSync:
     async def expansion_allowed(self) -> bool:
         return not await self.services.redis.exists(EXPANSION_OFF_KEY.format(host=self.host))
 
+    async def _window_start(self, mode: str, lookback: datetime) -> datetime | None:
+        """Where a ``recent`` listing may stop: the look-back, or - when newer - the time of the
+        newest post known to have no insights (posted before the business conversion): the
+        posts at or before it have nothing for ``recent`` to refresh."""
+        if mode != "recent":
+            return None
+        cutoff = _aware(self.account.get("insights_unavailable_before"))
+        return max(lookback, cutoff) if cutoff is not None else lookback
+
+    async def _plan_first_page(self, cp: dict[str, Any], mode: str, window: datetime | None) -> None:
+        """Size the first page so that, when posts from before the business conversion are known
+        (``insights_unavailable_before``), the expanded page holds only posts that can answer
+        insights: the stored posts newer than that time (or than the ``recent`` window), plus
+        the posts new since (profile ``media_count`` minus what is stored; ``new`` mode needs
+        none: its page of known posts is where it stops). Then no page is refused and shrunk."""
+        s = self.settings
+        cp["size"] = s.sync_page_size
+        cutoff = _aware(self.account.get("insights_unavailable_before"))
+        if cutoff is None:
+            return
+        newer = await media_store.count_listed(self.store, self.account["_id"], newer_than=max(cutoff, window or cutoff))
+        added = 0
+        if mode != "new" and self.media_count is not None:
+            added = max(0, self.media_count - await media_store.count_listed(self.store, self.account["_id"]))
+        if newer + added == 0:
+            cp["expand"] = False  # nothing that can answer insights: read without expansion
+            return
+        cp["size"] = max(1, min(s.sync_page_size, newer + added))
+        cp["expect"] = newer + added  # after these, the rest has no insights to expand
+
     async def list_media(self, stage: str, *, mode: str) -> None:
         s = self.settings
         lookback = self.now - timedelta(days=s.sync_lookback_days)
+        window = await self._window_start(mode, lookback)
         cp = self.checkpoint.setdefault(stage, {})
-        cp.setdefault("size", s.sync_page_size)
         cp.setdefault("expand", True)
         cp.setdefault("cursors", [])
         cp.setdefault("pages", 0)
+        cp.setdefault("read", 0)
+        if "size" not in cp:
+            await self._plan_first_page(cp, mode, window)
         if cp["expand"] and not await self.expansion_allowed():
             cp["expand"] = False
         complete = False
@@ -215,6 +265,10 @@ class AccountSync:
             cutoff = self.account.get("insights_unavailable_before")
             await self._store_page(items, expanded=cp["expand"], cutoff=cutoff, lookback=lookback, stage=stage)
             cp["pages"] += 1
+            cp["read"] += len(items)
+            if cp.get("expect") and cp["read"] >= cp["expect"] and cp["expand"]:
+                cp["expand"] = False  # the rest predates the conversion: no expansion, no calls
+                cp["size"] = s.sync_page_size
             if items:
                 oldest = min(i.timestamp for i in items)
             stop = False
@@ -230,8 +284,11 @@ class AccountSync:
             await self.save(items={"media": len(items)})
             if stop:
                 break
-            if mode == "recent" and oldest is not None and oldest < lookback:
+            if mode == "recent" and oldest is not None and window is not None and oldest <= window:
                 complete = True
+                break
+            if mode == "recent" and cp.get("expect") and cp["read"] >= cp["expect"]:
+                complete = True  # every post newer than the window start has been read
                 break
             if mode == "new" and known:
                 break
@@ -239,8 +296,11 @@ class AccountSync:
         if complete and mode == "all":
             deleted = await media_store.mark_deleted(self.store, self.account["_id"], self.run["_id"], now=self.now)
         elif complete and mode == "recent":
+            # The window starts at the look-back, or strictly after the last post known to
+            # predate the conversion (those are not listed by ``recent``, so not "unseen").
             deleted = await media_store.mark_deleted(
-                self.store, self.account["_id"], self.run["_id"], now=self.now, since=lookback
+                self.store, self.account["_id"], self.run["_id"], now=self.now, since=window,
+                strictly_after=window != lookback,
             )
         if deleted:
             await sync_runs.update(self.store, self.run["_id"], inc={"items.deleted": deleted})
@@ -261,12 +321,41 @@ class AccountSync:
                 return None
             if not (cp["expand"] and insights.is_item_error(exc)):
                 raise
+            if exc.subcode == insights.BEFORE_CONVERSION_SUBCODE:
+                return await self._tail_probe(cp)
             if cp["size"] > 1:
                 cp["size"] = max(1, cp["size"] // 2)
                 await self.save()
                 return None
             await self._isolate(cp, stage)
             return None
+
+    async def _tail_probe(self, cp: dict[str, Any]) -> MediaPage:
+        """The expanded page was refused with 2108006: some of its posts predate the business
+        conversion, and those are the oldest ones, so they sit at the page's tail. Read the page
+        plainly once, then find the longest expanded prefix by probing from the tail (1, 2, 4 …
+        items shorter, then bisecting): usually one probe. The page handed back holds the prefix
+        with its insights and the tail, which is recorded unavailable without a call."""
+        after, size = cp.get("after"), cp["size"]
+        plain = await read_page(self.graph, self.access, after=after, limit=size, expand_metrics=None)
+        good: MediaPage | None = None
+        lo, hi, step = 0, len(plain.items), 1
+        while hi - lo > 1:
+            probe = (lo + hi) // 2 if good is not None else max(lo + 1, hi - step)
+            try:
+                page = await read_page(self.graph, self.access, after=after, limit=probe,
+                                       expand_metrics=insights.COMMON)
+            except GraphError as exc:
+                if not insights.is_item_error(exc):
+                    raise
+                hi, step = probe, step * 2
+                continue
+            good, lo = page, probe
+        tail = plain.items[lo:]
+        if tail:
+            await self._posted_before_conversion(tail[0])  # and so is everything older
+        cp["size"] = self.settings.sync_page_size
+        return MediaPage(items=(good.items if good else []) + tail, after=plain.after, has_next=plain.has_next)
 
     async def _isolate(self, cp: dict[str, Any], stage: str) -> None:
         """A one-item page rejected the expansion: is it the item, or the host?"""
@@ -275,8 +364,17 @@ class AccountSync:
             cp["expand"] = False
             return
         item = page.items[0]
+        cutoff = _aware(self.account.get("insights_unavailable_before"))
         try:
+            if cutoff is not None and item.timestamp <= cutoff:
+                raise _KnownUnavailable
             values = await read_insights(self.graph, self.access, item.id, insights.COMMON)
+        except _KnownUnavailable:
+            # Known to predate the business conversion: recorded without asking again.
+            await media_store.write(self.store, [media_store.item_update(
+                self.account, self.run["_id"], item, followers=self.followers, now=self.now,
+                insight_error=BEFORE_CONVERSION_ERROR)])
+            self.counts["insights_unavailable"] += 1
         except GraphError as exc:
             if not insights.is_item_error(exc):
                 raise
@@ -308,14 +406,18 @@ class AccountSync:
     async def _note_item_error(self, item: MediaItem, exc: GraphError) -> None:
         self.counts["insights_unavailable"] += 1
         if exc.subcode == insights.BEFORE_CONVERSION_SUBCODE:
-            # Everything older was posted before the conversion too.
-            self.account["insights_unavailable_before"] = item.timestamp
-            await self.store.accounts.update_one(
-                {"_id": self.account["_id"]}, {"$set": {"insights_unavailable_before": item.timestamp}}
-            )
-            for cp in self.checkpoint.values():
-                if isinstance(cp, dict) and "expand" in cp:
-                    cp["expand"] = False
+            await self._posted_before_conversion(item)
+
+    async def _posted_before_conversion(self, item: MediaItem) -> None:
+        """Everything as old as ``item`` was posted before the conversion too: remember the time
+        (later listings size their pages and record those posts without a call)."""
+        self.account["insights_unavailable_before"] = item.timestamp
+        await self.store.accounts.update_one(
+            {"_id": self.account["_id"]}, {"$set": {"insights_unavailable_before": item.timestamp}}
+        )
+        for cp in self.checkpoint.values():
+            if isinstance(cp, dict) and "expand" in cp:
+                cp["expand"] = False
 
     async def _store_page(
         self, items: list[MediaItem], *, expanded: bool, cutoff: datetime | None, lookback: datetime, stage: str
@@ -324,14 +426,13 @@ class AccountSync:
         for item in items:
             error: dict[str, Any] | None = None
             extras_done = False
-            if not expanded:
+            if not expanded and item.insights is None:
                 if cutoff is not None and item.timestamp <= cutoff:
-                    error = {"reason": "posted_before_business_conversion", "code": 100,
-                             "subcode": insights.BEFORE_CONVERSION_SUBCODE, "fbtrace_id": None}
+                    error = dict(BEFORE_CONVERSION_ERROR)
                     self.counts["insights_unavailable"] += 1
                 else:
                     # No expansion: one call per item, with the extras too when it is recent.
-                    recent = item.timestamp >= lookback
+                    recent = self._extras_due(item.timestamp)
                     metrics = insights.all_for(item.media_product_type) if recent else insights.COMMON
                     try:
                         item.insights = await read_insights(self.graph, self.access, item.id, metrics)
@@ -350,10 +451,22 @@ class AccountSync:
         await media_store.write(self.store, updates)
 
     # --- per-type extras ----------------------------------------------------------------------------
+    def _extras_window(self) -> tuple[datetime, datetime]:
+        """Posts whose per-type extras are read (one call each): older than the 48 h in which
+        Meta's figures are provisional, younger than ``sync_extras_days`` (they have stopped
+        moving much after that; the values read last are kept)."""
+        s = self.settings
+        return (self.now - timedelta(days=s.sync_extras_days),
+                self.now - timedelta(hours=s.sync_extras_min_age_hours))
+
+    def _extras_due(self, posted: datetime) -> bool:
+        since, until = self._extras_window()
+        return since <= posted <= until
+
     async def stage_extras(self) -> None:
-        since = self.now - timedelta(days=self.settings.sync_lookback_days)
+        since, until = self._extras_window()
         done = 0
-        for doc in await media_store.needing_extras(self.store, self.account["_id"], self.run["_id"], since):
+        for doc in await media_store.needing_extras(self.store, self.account["_id"], self.run["_id"], since, until):
             metrics = insights.extras_for(doc.get("media_product_type"))
             if not metrics:
                 continue
@@ -379,6 +492,20 @@ class AccountSync:
         cp = self.checkpoint.setdefault("account_insights", {"done": []})
         await metrics_store.drop_unlabelled_insights(self.store, self.account["_id"])
         written = 0
+        todo = tuple(m for m in audience_api.SERIES_METRICS if m not in cp["done"])
+        if len(todo) > 1:  # all series in one call; if one is refused, each is read alone below
+            try:
+                together = await audience_api.read_series_many(self.graph, self.access, todo, days=days, now=self.now)
+            except GraphError as exc:
+                if exc.kind is not ErrorKind.PERMISSION:
+                    raise
+            else:
+                for metric, series in together.items():
+                    await metrics_store.write(self.store, [
+                        metrics_store.point(self.account, metric, ts, v, source="insights", day=True)
+                        for ts, v in series])
+                    written += len(series)
+                cp["done"] += list(todo)
         for metric in audience_api.SERIES_METRICS:
             if metric in cp["done"]:
                 continue
