@@ -25,7 +25,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from sandbox.routes.control import control_error, parse_body
+from sandbox.control_api import control_error, parse_body
 from sandbox.youtube.access import PLATFORM
 from sandbox.youtube.hub import deliver, push_body, push_video
 from sandbox.youtube.model import Comment, Video

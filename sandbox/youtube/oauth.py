@@ -14,7 +14,7 @@ import hmac
 
 from aiohttp import web
 
-from sandbox.routes.consent import (
+from sandbox.consent import (
     ConsentChoice,
     consent_page,
     error_page,
