@@ -49,7 +49,7 @@ async def test_mentions_page_newest_first_with_a_stable_cursor(env: Env) -> None
         if cursor is None:
             break
     assert len(seen) == len({m["id"] for m in seen}) == 6
-    stamps = [m["timestamp"] for m in seen]
+    stamps = [datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00")) for m in seen]
     assert stamps == sorted(stamps, reverse=True)
     assert seen[0]["resolved"] is False and seen[0]["comment_id"] == "179" and seen[0]["user"]["username"] is None
     assert [m["user"]["username"] for m in seen[1:]] == [f"fan{i}" for i in range(5)]  # the caption's author

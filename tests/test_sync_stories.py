@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialsync.platforms.instagram.sync import request_sync
+from socialsync.sync.schedule import request_sync
 from tests.conftest import Env
 from tests.sync_helpers import connected, read_settings, runs, sandbox_media, seed_media, stored_media
 
