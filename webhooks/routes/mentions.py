@@ -12,8 +12,8 @@ from socialsync.store.mentions import MentionOut, MentionUser
 from webhooks.auth import tenant_of
 from webhooks.errors import ApiError, not_found
 from webhooks.keys import SERVICES
-from webhooks.openapi import ERRORS, NOT_FOUND, json_body, path_param, query_param
-from webhooks.routes.accounts import page_limit
+from webhooks.openapi import ERRORS, NOT_FOUND, json_body, parameters, path_param
+from webhooks.params import PageQuery, parse_query
 
 routes = web.RouteTableDef()
 
@@ -29,11 +29,9 @@ async def list_mentions(request: web.Request) -> web.Response:
     account = await account_store.get_for_tenant(store, tenant_of(request), request.match_info["account_id"])
     if account is None:
         raise not_found("account")
-    limit = page_limit(request)
+    q = parse_query(request, PageQuery)
     try:
-        docs, next_cursor = await mention_store.list_for_account(
-            store, account["_id"], limit=limit, cursor=request.query.get("cursor") or None
-        )
+        docs, next_cursor = await mention_store.list_for_account(store, account["_id"], limit=q.limit, cursor=q.cursor)
     except mention_store.BadCursor:
         raise ApiError(400, "invalid_cursor", "cursor is not a next_cursor this API returned.") from None
     page = MentionPage(data=[MentionOut.from_doc(d) for d in docs], next_cursor=next_cursor)
@@ -45,11 +43,7 @@ OPENAPI_PATHS = {
     "/v1/accounts/{account_id}/mentions": {
         "get": {
             "summary": "Where the account was mentioned (comments and captions), newest first",
-            "parameters": [
-                path_param("account_id"),
-                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Page size (default 50)."),
-                query_param("cursor", description="`next_cursor` of the previous page."),
-            ],
+            "parameters": [path_param("account_id"), *parameters(query=PageQuery)],
             "responses": {"200": json_body(MentionPage, "A page of mentions"), **NOT_FOUND, **ERRORS},
         }
     },
