@@ -22,7 +22,7 @@ from types import ModuleType
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from sandbox import control, meta, youtube
+from sandbox import control, meta, tiktok, youtube
 from sandbox.config import SandboxConfig
 from sandbox.context import SANDBOX_KEY, Sandbox
 from sandbox.control_api import local_only_middleware
@@ -37,6 +37,7 @@ __all__ = ["PLATFORMS", "SANDBOX_KEY", "Sandbox", "SandboxConfig", "build_sandbo
 PLATFORMS: tuple[ModuleType, ...] = (
     meta,
     youtube,
+    tiktok,
 )
 
 

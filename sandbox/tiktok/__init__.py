@@ -2,7 +2,7 @@
 
 ``mount(root, sandbox)`` adds one sub-app per mirrored host (``root.add_subapp("/" + host,
 sub)``) over the shared clock, faults, stats and request log, and the control routes under
-``/_sandbox/tiktok/``. State lives in ``world_of(sandbox.state)``, so ``Sandbox.reset`` resets it.
+``/_sandbox/tiktok/``. State lives in ``world_of(sandbox)``, so ``Sandbox.reset`` resets it.
 App credentials: ``sandbox-tt-client`` / ``sandbox-tt-secret``.
 """
 
@@ -14,7 +14,7 @@ from sandbox.context import SANDBOX_KEY, Sandbox
 from sandbox.tiktok import control, display, files, oauth, posting, upload_host
 from sandbox.tiktok.envelope import tiktok_errors_middleware
 from sandbox.tiktok.webhooks import ticker
-from sandbox.tiktok.world import CLIENT_KEY, CLIENT_SECRET
+from sandbox.tiktok.world import CLIENT_KEY, CLIENT_SECRET, fresh_world
 
 WWW_HOST = "www.tiktok.com"
 API_HOST = "open.tiktokapis.com"
@@ -35,6 +35,7 @@ def _sub(sandbox: Sandbox, *tables: web.RouteTableDef) -> web.Application:
 
 def mount(root: web.Application, sandbox: Sandbox) -> None:
     """Add the TikTok hosts and control routes to the sandbox app."""
+    sandbox.register("tiktok", fresh_world)
     api = _sub(sandbox, oauth.oauth_routes, display.routes, posting.routes)
     api.cleanup_ctx.append(ticker)
     root.add_subapp("/" + WWW_HOST, _sub(sandbox, oauth.www_routes))

@@ -26,7 +26,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.context import SANDBOX_KEY
-from sandbox.routes.control import control_error, parse_body
+from sandbox.control_api import control_error, parse_body
 from sandbox.tiktok.display import video_object
 from sandbox.tiktok.seed import add_videos
 from sandbox.tiktok.webhooks import Signature, deliver, event_body, tick
@@ -84,7 +84,7 @@ class SendEvent(_Body):
 
 
 def _world(request: web.Request) -> TikTokWorld:
-    return world_of(request.app[SANDBOX_KEY].state)
+    return world_of(request.config_dict[SANDBOX_KEY])
 
 
 def _user(w: TikTokWorld, key: str) -> TikTokUser:

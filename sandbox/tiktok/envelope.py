@@ -75,7 +75,7 @@ async def tiktok_errors_middleware(request: web.Request, handler: Handler) -> we
 
 
 def world(request: web.Request) -> TikTokWorld:
-    return world_of(sandbox_of(request).state)
+    return world_of(sandbox_of(request))
 
 
 def authenticate(request: web.Request, *, scope: str | None = None) -> AccessToken:

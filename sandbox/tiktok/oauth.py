@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from sandbox.context import note_account
-from sandbox.routes.consent import (
+from sandbox.consent import (
     ConsentChoice,
     consent_page,
     error_page,

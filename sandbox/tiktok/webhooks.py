@@ -87,7 +87,7 @@ async def deliver(
 
 async def tick(sandbox: Sandbox) -> None:
     """Move every unfinished publish up to the clock and send the webhooks its moves produced."""
-    w = world_of(sandbox.state)
+    w = world_of(sandbox)
     for publish in list(w.publishes.values()):
         if publish.status not in ("FAILED",) and not publish.post_ids:
             advance(w, publish)

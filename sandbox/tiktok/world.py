@@ -275,13 +275,15 @@ class TikTokWorld:
         return self.windows.setdefault(key, Window())
 
 
-def world_of(state: Any) -> TikTokWorld:
-    """The TikTok part of a sandbox state, created (and seeded) on first use."""
-    existing = getattr(state, "_tiktok", None)
-    if existing is None:
-        from sandbox.tiktok.seed import seed_world  # noqa: PLC0415 - seed imports this module
+def fresh_world(sandbox: Any) -> TikTokWorld:
+    """A seeded TikTok world on the sandbox clock (registered as ``tiktok``; rebuilt on reset)."""
+    from sandbox.tiktok.seed import seed_world  # noqa: PLC0415 - seed imports this module
 
-        existing = TikTokWorld(state.clock)
-        seed_world(existing)
-        state._tiktok = existing
-    return existing
+    world = TikTokWorld(sandbox.clock)
+    seed_world(world)
+    return world
+
+
+def world_of(sandbox: Any) -> TikTokWorld:
+    """The TikTok part of the shared sandbox (``Sandbox.register("tiktok", fresh_world)``)."""
+    return sandbox.platform("tiktok")
