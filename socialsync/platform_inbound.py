@@ -49,9 +49,10 @@ async def _apply(services: Any, platform: str, change: Change) -> dict[str, Any]
             await lifecycle.account_needs_reconnect(services, account["_id"], reason)
         return {"applied": "needs_reconnect", "accounts": [a["_id"] for a in accounts]}
     if change.kind == "publish_status":
-        from socialsync.platform_publish import nudge  # noqa: PLC0415 - publishing imports the store
+        from socialsync.publishing.plugin_run import nudge  # noqa: PLC0415 - publishing imports the store
 
-        return {"applied": "publish_status", "posts": await nudge(services, str(change.data.get("publish_id")))}
+        posts = await nudge(services, platform, str(change.data.get("publish_id")))
+        return {"applied": "publish_status", "posts": posts}
     return {"applied": "ignored", "event": change.field}
 
 

@@ -178,7 +178,7 @@ class PostRun:
         return "waiting"
 
     async def fail(self, code: str, message: str, *, caller_can_fix: bool,
-                   exc: BaseException | None = None) -> str:
+                   exc: BaseException | None = None, fields: dict[str, Any] | None = None) -> str:
         platform_code, platform_subcode = self.platform_codes(exc)
         error = {
             "code": code, "message": message, "caller_can_fix": caller_can_fix,
@@ -186,8 +186,8 @@ class PostRun:
         }
         doc = await self.cas(
             posts.ACTIVE_STATES,
-            {"state": "failed", "error": error, "event_pending": "post.failed", "state_reason": None,
-             "failed_at": _now()},
+            {**(fields or {}), "state": "failed", "error": error, "event_pending": "post.failed",
+             "state_reason": None, "failed_at": _now()},
             inc={"tick": 1}, step=self.post["state"], outcome="failed", detail=code,
         )
         log.warning("post failed", post_id=self.post_id, code=code)

@@ -9,7 +9,7 @@ import pytest
 from tiktok_flows import connect
 
 from sandbox.tiktok.files import content_bytes
-from socialsync.platform_publish import run_step
+from socialsync.publishing.plugin_run import PluginPostRun
 from tests.conftest import Env
 
 MB = 1024 * 1024
@@ -97,7 +97,10 @@ async def _step_until(env: Env, post_id: str, step: str) -> dict:
         doc = await col.find_one({"_id": post_id})
         if doc["step"] == step:
             return doc
-        await run_step(env.services, post_id, doc["tick"])
+        run = PluginPostRun(env.services, doc)
+        account = await run.account()
+        assert not isinstance(account, str), account
+        await run.step(account)
     raise AssertionError(f"never reached {step}")
 
 
@@ -108,7 +111,7 @@ async def test_worker_dead_mid_step_is_published_once(env: Env, died_in: str) ->
     doc = await _step_until(env, r.json()["id"], died_in)
     assert doc["platform_fields"]["tiktok_publish_id"]  # stored before the first byte
     # A worker took the next step and died inside it (between init and upload, or upload and status).
-    await env.services.store["publish_jobs"].update_one({"_id": doc["_id"]}, {"$set": {"step_started_tick": doc["tick"]}})
+    await env.services.store["publish_jobs"].update_one({"_id": doc["_id"]}, {"$set": {"step_in_flight": True}})
     await env.run_worker()
     got = (await env.http.get(f"/v1/posts/{doc['_id']}", headers=env.auth(tenant))).json()
     assert got["state"] == "published", got

@@ -1,25 +1,34 @@
-"""``POST /v1/accounts/{id}/posts`` for an interface platform's account (TikTok…): the platform's
-own request shape, validated before anything is stored (a specific 4xx code per rule), stored
-once per Idempotency-Key, then its first step queued. No platform call happens here."""
+"""``POST /v1/accounts/{id}/posts`` for a platform plugin's account (TikTok…): the platform's own
+request shape, validated before anything is stored (a specific 4xx code per rule), stored once per
+Idempotency-Key, then its first step queued on the publish queue (socialsync/publishing/). No
+platform call happens here.
+
+``publish_at`` is the core's, not the platform's: the same rules and codes as Instagram's
+scheduling (``publish_at_in_past``, ``publish_at_too_far`` past PUBLISH_SCHEDULE_HORIZON_DAYS); the
+plugin validates the rest of the body without it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from socialsync.platform_publish import enqueue_step, new_post_doc
 from socialsync.platforms.base import PublishRejected
 from socialsync.plugins import plugin_for
+from socialsync.publishing.machine import enqueue_step
+from socialsync.publishing.plugin_run import new_post_doc
 from socialsync.store import platform_accounts
 from socialsync.store import posts as post_store
 from webhooks.errors import ApiError
 from webhooks.keys import SERVICES
 
 routes = web.RouteTableDef()  # served through posts.py's route
+_WHEN = TypeAdapter(AwareDatetime)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -30,6 +39,25 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object.")
     return body
+
+
+def publish_at_of(raw: dict[str, Any], now: datetime, horizon: timedelta) -> datetime | None:
+    """``publish_at`` of the request (ISO 8601 with an offset), checked as Instagram's is."""
+    value = raw.get("publish_at")
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "invalid_body", "Invalid request body: publish_at: must be an ISO 8601 string.")
+    try:
+        when = _WHEN.validate_python(value)
+    except ValidationError as exc:
+        raise ApiError(400, "invalid_body",
+                       f"Invalid request body: publish_at: {exc.errors()[0]['msg']}") from None
+    if when <= now:
+        raise ApiError(400, "publish_at_in_past", "publish_at must be in the future.")
+    if when > now + horizon:
+        raise ApiError(400, "publish_at_too_far", f"publish_at may be at most {horizon.days} days ahead.")
+    return when.astimezone(UTC)
 
 
 async def create_platform_post(request: web.Request, account: dict[str, Any], tenant_id: str, key: str) -> web.Response:
@@ -44,17 +72,23 @@ async def create_platform_post(request: web.Request, account: dict[str, Any], te
         plugin = plugin_for(services, account["platform"])
         if plugin.publish is None:
             raise ApiError(422, "capability_unavailable", f"{plugin.spec.display_name} cannot publish.")
-        ref = platform_accounts.ref_of(account, services.cipher)
+        now = datetime.now(UTC)
         settings = services.settings
+        publish_at = publish_at_of(raw, now, timedelta(days=settings.publish_schedule_horizon_days))
+        ref = platform_accounts.ref_of(account, services.cipher)
         sandbox_base = settings.sandbox_base_url if plugin.settings.uses_sandbox(settings) else None  # type: ignore[attr-defined]
         try:
-            normalized = plugin.publish.validate(ref, raw, datetime.now(UTC), sandbox_base=sandbox_base)  # type: ignore[call-arg]
+            normalized = plugin.publish.validate(  # type: ignore[call-arg]
+                ref, {k: v for k, v in raw.items() if k != "publish_at"}, now, sandbox_base=sandbox_base)
         except PublishRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
-        doc = new_post_doc(tenant_id=tenant_id, account=account, key=key, fingerprint=fingerprint, request=normalized)
+        doc = new_post_doc(tenant_id=tenant_id, account=account, key=key, fingerprint=fingerprint,
+                           request={**normalized, "publish_at": publish_at}, now=now)
         stored, created = await post_store.insert_or_existing(services.store, doc)
         if created:
-            await enqueue_step(services, doc["_id"], 0)  # a lost enqueue is found by the sweep
+            # A crash before this line leaves a post without a job: the publish sweep enqueues it.
+            delay = (publish_at - now).total_seconds() if publish_at else 0.0
+            await enqueue_step(services, doc["_id"], 0, defer_seconds=delay)
             return web.json_response({"id": doc["_id"], "state": "scheduled"}, status=202)
         existing = stored
     if existing["fingerprint"] != fingerprint or existing["account_id"] != account["_id"]:

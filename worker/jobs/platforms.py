@@ -1,4 +1,5 @@
 """Jobs of the interface platforms (TikTok…): sync runs, token upkeep, webhook events.
+(Their posts run on the publish queue's generic jobs: worker/jobs/publish.py.)
 
 Thin: load, call the platform-neutral driver, map the failure to arq ``Retry`` (deferred on rate
 limits, backoff on transient errors), never sleeping.
@@ -165,26 +166,8 @@ async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | N
     return "revoked"
 
 
-async def publish_step(ctx: dict[str, Any], post_id: str, tick: int) -> str:
-    from socialsync.platform_publish import run_step  # noqa: PLC0415
-
-    try:
-        return await run_step(ctx["services"], post_id, tick)
-    except platform_tokens.LockBusy:
-        raise Retry(defer=1) from None
-
-
-async def publish_sweep(ctx: dict[str, Any]) -> int:
-    from datetime import timedelta  # noqa: PLC0415
-
-    from socialsync.platform_publish import sweep  # noqa: PLC0415
-
-    return await sweep(ctx["services"], timedelta(seconds=max(120, ctx["services"].settings.job_timeout_seconds * 2)))
-
-
 def functions(_settings: Settings) -> list[Function]:
     return [
-        func(publish_step, name="platform.publish_step", max_tries=MAX_TRIES),
         func(revoke, name="platform.revoke", max_tries=MAX_TRIES),
         func(sync_run, name=SYNC, max_tries=MAX_TRIES + 50),  # rate-limit deferrals are not failures
         func(tokens_refresh, name=TOKENS_REFRESH, max_tries=MAX_TRIES + 50),
@@ -195,5 +178,4 @@ def functions(_settings: Settings) -> list[Function]:
 def cron_jobs(_settings: Settings) -> list[CronJob]:
     return [
         cron(webhook_sweep, name="platform.webhook_sweep", second={30}, unique=True),
-        cron(publish_sweep, name="platform.publish_sweep", second={45}, unique=True),
     ]

@@ -1,6 +1,8 @@
 """publish.advance (one step of a post), publish.follow_up, and the publish.sweep cron.
 
-The state machine is socialsync.platforms.instagram.publish; these are its job entry points.
+The state machine is socialsync.publishing.machine; a post's steps are Instagram's
+(socialsync.platforms.instagram.publish) or, for a platform plugin (TikTok…), its
+``publish.advance`` (socialsync.publishing.plugin_run). These are the job entry points.
 Waiting is never a sleep or an arq ``Retry`` here: a step that must wait bumps the post's tick and
 enqueues ``publish:{post_id}:{tick}`` deferred, so arq's try counter never runs out on a long
 processing or quota wait, and a job id names exactly one step. All three run on the publish
@@ -17,15 +19,30 @@ from arq.worker import Function
 
 from socialsync import queue
 from socialsync.config import Settings
+from socialsync.context import Services
 from socialsync.platforms.instagram import publish
+from socialsync.plugins import is_interface_platform
+from socialsync.publishing import completion, machine
+from socialsync.publishing.plugin_run import PluginPostRun
+from socialsync.store import posts
+
+
+def run_for(services: Services, post: dict[str, Any]) -> machine.PostRun:
+    if is_interface_platform(post.get("platform")):
+        return PluginPostRun(services, post)
+    return publish.InstagramPostRun(services, post)
 
 
 async def advance(ctx: dict[str, Any], post_id: str, tick: int) -> str:
-    return await publish.advance(ctx["services"], post_id, tick)
+    return await machine.advance(ctx["services"], post_id, tick, run_for)
 
 
 async def follow_up(ctx: dict[str, Any], post_id: str) -> str:
-    return await publish.follow_up(ctx["services"], post_id)
+    services = ctx["services"]
+    post = await posts.get(services.store, post_id)
+    if post is not None and is_interface_platform(post.get("platform")):
+        return await completion.follow_up(services, post_id, PluginPostRun(services, post).read_permalink)
+    return await publish.follow_up(services, post_id)
 
 
 async def sweep(ctx: dict[str, Any]) -> int:

@@ -68,6 +68,12 @@ def _s(post: Mapping[str, Any], key: str, default: Any = None) -> Any:
 
 
 class TikTokPublisher:
+    # The core state of each step (socialsync/publishing/plugin_run.py): only ``queued`` (before
+    # creator_info passed) may be cancelled; from ``ready`` on, a step may make the post go live.
+    step_states = {"queued": "scheduled", "ready": "publishing", "initialised": "publishing",
+                   "reconcile": "publishing", "processing": "publishing"}
+    nudge_field = "tiktok_publish_id"  # a post.publish.* webhook's publish_id polls that post now
+
     def __init__(self, client: TikTokClient, http: httpx.AsyncClient, settings: TikTokSettings) -> None:
         self._client = client
         self._http = http

@@ -13,7 +13,8 @@ Rules, each with its own code: ``privacy_level`` is required (no default, the au
 and must be one ``creator_info`` offers this creator right now; an unaudited app may only post
 ``SELF_ONLY``; a video's declared ``duration_sec`` may not exceed the creator's
 ``max_video_post_duration_sec``; one https video; 1-35 https JPEG/WEBP images; caption ≤ 2200
-(video) / title ≤ 90 (photo); the account must have granted ``video.publish``.
+(video) / title ≤ 90 (photo); the account must have granted ``video.publish``. ``publish_at`` is the core's (checked and
+removed before this sees the body: webhooks/routes/platform_posts.py).
 """
 
 from __future__ import annotations
@@ -62,7 +63,6 @@ class TikTokPostRequest(BaseModel):
     type: Literal["video", "photo"]
     caption: str = ""
     media: list[TikTokMedia] = Field(min_length=1, max_length=35)
-    publish_at: str | None = None
     options: TikTokOptions = Field(default_factory=TikTokOptions)
 
 
@@ -88,8 +88,6 @@ def validate_request(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise PublishRejected(400, "invalid_post", f"{where}: {first['msg']}") from None
-    if req.publish_at is not None:
-        raise PublishRejected(400, "scheduling_unsupported", "publish_at is not supported for TikTok posts yet.")
     if "video.publish" not in scopes:
         raise PublishRejected(409, "account_read_only",
                               "The account did not grant video.publish: reconnect it with publishing allowed.")

@@ -1,0 +1,205 @@
+"""Publishing for a platform plugin (TikTok, YouTube…) on the generic machine: its
+``publish.advance`` is one step, and this run stores what the step says before anything acts on it.
+
+The post keeps the core ``state`` (what the CRM sees, what cancel and the sweep read) beside the
+platform's own ``step`` and ``platform_fields``. One step of the plugin:
+
+1. mark it in flight (``step_in_flight``, a compare-and-set under the tick: also the heartbeat);
+2. ``advance(account, view, now)`` with ``view = {"state": step, "request", "interrupted",
+   **platform_fields}``; ``interrupted`` is true when an earlier try of a step started and never
+   recorded its outcome (its worker died, or its job was superseded): the plugin must then let
+   the platform decide (TikTok: ``status/fetch``) instead of repeating a call;
+3. record the outcome's fields, the next step and its core state, and clear the flag, in one
+   compare-and-set - *before* the next step may act on them (``continue``: call again at once;
+   ``wait``: bump the tick and come back deferred; ``published``/``failed``: final, the CRM event
+   once).
+
+A step's core state comes from the publisher's optional ``step_states`` mapping; the first step
+(``queued``) is ``scheduled`` and an unknown step is ``publishing`` (not cancellable: a platform
+step may have made the post irreversible). ``publish_at`` is the core's: a scheduled post waits
+in ``scheduled`` (deferred job, no sleep) until it is due.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from socialsync.context import Services
+from socialsync.logs import get_logger
+from socialsync.platform_tokens import LockBusy, fresh_ref
+from socialsync.platforms.base import AccountRef, PlatformError, RateLimited, StepOutcome, TransportError
+from socialsync.plugins import plugin_for
+from socialsync.publishing import completion
+from socialsync.publishing.machine import (
+    INLINE_SHARE, MAX_INLINE_STEPS, PostRun, _now, enqueue_step, job_timeout_seconds,
+)
+from socialsync.retry import retry_for
+from socialsync.store import posts
+
+log = get_logger(__name__)
+
+FIRST_STEP = "queued"
+RECORDED_ELSEWHERE = ("media_id", "permalink")  # top-level post fields, not platform fields
+
+
+def core_state(publisher: Any, step: str) -> str:
+    """The core state of a platform step (see the module doc)."""
+    if step == FIRST_STEP:
+        return "scheduled"
+    return (getattr(publisher, "step_states", None) or {}).get(step, "publishing")
+
+
+def new_post_doc(*, tenant_id: str, account: dict[str, Any], key: str, fingerprint: str,
+                 request: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored post of an accepted request (``request["publish_at"]``: when it is due)."""
+    publish_at = request.get("publish_at")
+    return {
+        "_id": posts.new_post_id(), "tenant_id": tenant_id, "account_id": account["_id"],
+        "platform": account["platform"], "external_id": account["external_id"], "idempotency_key": key,
+        "fingerprint": fingerprint, "request": request, "state": "scheduled",
+        "state_reason": "Scheduled." if publish_at else None, "step": FIRST_STEP, "tick": 0,
+        "next_check_at": publish_at or now, "platform_fields": {}, "publish_attempts": 0,
+        "attempts": [{"at": now, "step": "accepted", "outcome": "scheduled", "detail": None}],
+        "created_at": now, "updated_at": now,
+    }
+
+
+class PluginPostRun(PostRun):
+    """The steps of a post whose platform publishes through ``plugin.publish.advance``."""
+
+    async def read_permalink(self, post: dict[str, Any]) -> str | None:
+        return post.get("permalink")  # the plugin gives it with ``published`` (or not at all)
+
+    async def drive(self) -> str:
+        account = await self.account()
+        if isinstance(account, str):
+            return account
+        publish_at = self.request.get("publish_at")
+        if self.post["state"] == "scheduled" and publish_at is not None and publish_at > _now() + timedelta(seconds=0.5):
+            return await self.wait((publish_at - _now()).total_seconds(), "Scheduled.")
+        budget_ends = time.monotonic() + INLINE_SHARE * job_timeout_seconds(self.settings)
+        for _ in range(MAX_INLINE_STEPS):
+            if time.monotonic() > budget_ends:
+                break
+            result = await self.step(account)
+            if result is not None:
+                return result
+        return await self.wait(0, "continuing")
+
+    async def account(self) -> AccountRef | str:
+        """The account with a fresh token, or the outcome when there is none to use now."""
+        try:
+            account = await fresh_ref(self.services, self.post["account_id"])
+        except LockBusy:  # another worker refreshes the token right now
+            return await self.wait(1.0, "The account's token is being refreshed.")
+        if account is None:
+            return await self.fail("account_unavailable",
+                                   "The account needs reconnecting or was disconnected: reconnect it, then post again.",
+                                   caller_can_fix=True)
+        return account
+
+    async def step(self, account: AccountRef) -> str | None:
+        """One step of the plugin, recorded; None: the next one may run now."""
+        publisher = plugin_for(self.services, self.post["platform"]).publish
+        if publisher is None:
+            return await self.fail("capability_unavailable", "This platform cannot publish.", caller_can_fix=False)
+        step = self.post.get("step") or FIRST_STEP
+        interrupted = bool(self.post.get("step_in_flight"))
+        await self.cas((self.post["state"],), {"step_in_flight": True})
+        view = {"state": step, "request": self.request, "interrupted": interrupted,
+                **(self.post.get("platform_fields") or {})}
+        try:
+            outcome = await publisher.advance(account, view, _now())
+        except RateLimited as exc:  # the governor refused before any call: nothing is in doubt
+            return await self.wait(exc.retry_after, f"Paused by the rate limit ({exc.scope}).",
+                                   step_in_flight=interrupted)
+        except (PlatformError, TransportError) as exc:
+            return await self.step_failed(exc)
+        return await self.record(publisher, step, outcome)
+
+    async def step_failed(self, exc: PlatformError | TransportError) -> str:
+        """A plugin let an error out: retry the step later with backoff (flagged as interrupted:
+        the plugin decides whether the call happened), then fail."""
+        failures = int(self.post.get("step_failures", 0)) + 1
+        retry = retry_for(exc, failures, base=self.settings.publish_retry_base_seconds,
+                          max_tries=self.settings.publish_max_attempts)
+        detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": type(exc).__name__}
+        log.info("publish step failed", post_id=self.post_id, step=self.post.get("step"),
+                 failures=failures, retry=retry is not None, **detail)
+        if retry is None:
+            return await self.fail("platform_error", f"The platform kept failing ({exc}). Try again later.",
+                                   caller_can_fix=False)
+        return await self.wait((retry.defer_score or 0) / 1000, f"Retrying after a platform error ({exc}).",
+                               inc={"step_failures": 1})
+
+    async def record(self, publisher: Any, step: str, outcome: StepOutcome) -> str | None:
+        """Store the outcome (fenced by the tick); None: run the next step now."""
+        fields: dict[str, Any] = {f"platform_fields.{k}": v for k, v in outcome.fields.items()
+                                  if k not in RECORDED_ELSEWHERE}
+        next_step = outcome.state or step
+        fields.update(step=next_step, step_in_flight=False)
+        detail = outcome.reason or outcome.error_code
+        to = core_state(publisher, next_step)
+        # Entering the publishing phase counts as a publish attempt: such a post is never
+        # retried from the start (socialsync.operations.retry_refusal).
+        inc = {"publish_attempts": 1} if to == "publishing" and self.post["state"] != "publishing" else None
+        if outcome.action == "continue":
+            await self.cas((self.post["state"],),
+                           {**fields, "state": to, "state_reason": outcome.reason, "step_failures": 0},
+                           inc=inc, step=step, outcome=next_step, detail=detail)
+            return None
+        if outcome.action == "wait":
+            return await self.wait(outcome.wait_seconds, outcome.reason or "waiting", inc=inc, state=to,
+                                   step_failures=0, **fields)
+        if outcome.action == "published":
+            return await self.mark_published(step, outcome, fields)
+        return await self.fail(outcome.error_code or "publish_failed",
+                               outcome.message or "The platform failed the post.",
+                               caller_can_fix=outcome.caller_can_fix, fields=fields)
+
+    async def mark_published(self, step: str, outcome: StepOutcome, fields: dict[str, Any]) -> str:
+        """Live on the platform. Not fenced by the tick: a fact overrides any other view of the
+        post (a superseded job that saw it published still records it, once)."""
+        now = _now()
+        doc = await posts.compare_and_set(
+            self.services.store, self.post_id, tick=None,
+            states=(*posts.ACTIVE_STATES, "failed", "cancelled"),
+            set_fields={**fields, "state": "published", "published_at": now, "state_reason": None, "error": None,
+                        "media_id": outcome.fields.get("media_id"), "permalink": outcome.fields.get("permalink"),
+                        "event_pending": "post.published"},
+            inc={"tick": 1}, attempt={"at": now, "step": step, "outcome": "published", "detail": None},
+        )
+        if doc is None:
+            return "published"  # recorded first by another job
+        self.post = doc
+        log.info("post published", post_id=self.post_id, platform=doc.get("platform"), media_id=doc.get("media_id"))
+        await completion.complete(self.services, doc, self.read_permalink)
+        return "published"
+
+
+async def nudge(services: Services, platform: str, value: str) -> int:
+    """A platform's webhook says a post moved (TikTok ``post.publish.*``): a post waiting for its
+    next poll whose platform id is ``value`` (the field the publisher names in ``nudge_field``)
+    is moved to a new tick whose job runs now. A post whose step runs right now is left alone
+    (its next poll comes soon)."""
+    field = getattr(plugin_for(services, platform).publish, "nudge_field", None)
+    if not field or not value:
+        return 0
+    now = _now()
+    count = 0
+    async for post in services.store[posts.COLLECTION].find(
+        {"platform": platform, f"platform_fields.{field}": value, "state": {"$in": list(posts.ACTIVE_STATES)},
+         "next_check_at": {"$gt": now}}, {"_id": 1, "tick": 1},
+    ):
+        doc = await posts.compare_and_set(
+            services.store, post["_id"], tick=post["tick"], states=posts.ACTIVE_STATES,
+            set_fields={"next_check_at": now, "webhook_nudged_at": now}, inc={"tick": 1},
+            extra_filter={"next_check_at": {"$gt": now}},
+            attempt={"at": now, "step": "webhook", "outcome": "poll now", "detail": None},
+        )
+        if doc is not None:
+            await enqueue_step(services, doc["_id"], doc["tick"])
+            count += 1
+    return count
