@@ -26,6 +26,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from socialsync import queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.platform_tokens import LockBusy, fresh_ref
@@ -200,6 +201,8 @@ async def nudge(services: Services, platform: str, value: str) -> int:
             attempt={"at": now, "step": "webhook", "outcome": "poll now", "detail": None},
         )
         if doc is not None:
+            # The deferred poll of the old tick would find a stale tick: withdraw it.
+            await queue.withdraw(services.redis, queue.PUBLISH_ADVANCE, queue.publish_job_id(doc["_id"], post["tick"]))
             await enqueue_step(services, doc["_id"], doc["tick"])
             count += 1
     return count
