@@ -116,3 +116,35 @@ async def test_worker_dead_mid_step_is_published_once(env: Env, died_in: str) ->
     got = (await env.http.get(f"/v1/posts/{doc['_id']}", headers=env.auth(tenant))).json()
     assert got["state"] == "published", got
     assert len(await publishes(env)) == 1 and (await publishes(env))[0]["status"] == "PUBLISH_COMPLETE"
+
+
+PHOTO = {"type": "photo", "caption": "one", "options": {"privacy_level": "SELF_ONLY"},
+         "media": [{"url": "https://cdn.crm.example.com/1.jpg"}]}
+
+
+async def test_a_lost_answer_to_a_photo_init_never_posts_twice(env: Env) -> None:
+    """TikTok took the pull init but its answer was lost (a 502 after the work): the post has no
+    publish_id to reconcile with, so it ends publish_outcome_unknown instead of a second init."""
+    tenant, account_id = await ready_account(env)
+    r = await env.sandbox.post("/_sandbox/faults", json={
+        "method": "POST", "path": "/open.tiktokapis.com/v2/post/publish/content/init/", "status": 502,
+        "count": 1, "phase": "after"})
+    assert r.status_code == 201, r.text
+    r = await post(env, tenant, account_id, PHOTO)
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{r.json()['id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "failed" and got["error"]["code"] == "publish_outcome_unknown", got
+    assert len(await publishes(env)) == 1  # the one TikTok took; never a second
+
+
+async def test_a_worker_dead_inside_a_photo_init_never_posts_twice(env: Env) -> None:
+    tenant, account_id = await ready_account(env)
+    r = await post(env, tenant, account_id, PHOTO)
+    doc = await _step_until(env, r.json()["id"], "ready")
+    assert doc["state"] == "publishing"  # past creator_info: no longer cancellable
+    # A worker took the init step and died inside it: whether TikTok took the post is unknown.
+    await env.services.store["publish_jobs"].update_one({"_id": doc["_id"]}, {"$set": {"step_in_flight": True}})
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{doc['_id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "failed" and got["error"]["code"] == "publish_outcome_unknown", got
+    assert await publishes(env) == []

@@ -125,10 +125,16 @@ class TikTokPublisher:
             return StepOutcome("wait", state=next_state, wait_seconds=self._s.poll_first_seconds,
                                reason=f"no answer from TikTok ({exc})")
         except PlatformError as exc:
-            return self._platform_error(state, exc)
+            return self._platform_error(state, exc, photo=_s(post, "request", {}).get("type") == "photo")
         return StepOutcome("failed", error_code="invalid_state", message=f"unknown state {state!r}")
 
-    def _platform_error(self, state: str, exc: PlatformError) -> StepOutcome:
+    def _platform_error(self, state: str, exc: PlatformError, *, photo: bool) -> StepOutcome:
+        if photo and state == "ready" and exc.kind is ErrorKind.TRANSIENT:
+            # A 5xx / internal_error to a pull init may come after TikTok took the post, and a
+            # photo init without its publish_id cannot be reconciled: never risk a second post.
+            return StepOutcome("failed", error_code="publish_outcome_unknown",
+                               message=f"TikTok failed while taking the photo post ({exc.code or exc.status}); "
+                               "it may still appear. Check the account before posting again.")
         if exc.kind in (ErrorKind.TRANSIENT, ErrorKind.THROTTLED):
             return StepOutcome("wait", state="reconcile" if state in ("initialised", "processing") else state,
                                wait_seconds=max(exc.retry_after or 0, self._s.poll_first_seconds),
