@@ -17,7 +17,9 @@ platform's own ``step`` and ``platform_fields``. One step of the plugin:
 A step's core state comes from the publisher's optional ``step_states`` mapping; the first step
 (``queued``) is ``scheduled`` and an unknown step is ``publishing`` (not cancellable: a platform
 step may have made the post irreversible). ``publish_at`` is the core's: a scheduled post waits
-in ``scheduled`` (deferred job, no sleep) until it is due.
+in ``scheduled`` (deferred job, no sleep) until it is due - unless the publisher says
+``handles_publish_at = True`` (YouTube's own scheduled publishing): then the plugin gets and keeps
+it, and the post starts at once.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from socialsync.store import posts
 log = get_logger(__name__)
 
 FIRST_STEP = "queued"
-RECORDED_ELSEWHERE = ("media_id", "permalink")  # top-level post fields, not platform fields
+RECORDED_ELSEWHERE = ("media_id", "permalink", "state_reason")  # top-level post fields, not platform fields
 
 
 def core_state(publisher: Any, step: str) -> str:
@@ -56,6 +58,7 @@ def new_post_doc(*, tenant_id: str, account: dict[str, Any], key: str, fingerpri
                  request: dict[str, Any], now: datetime) -> dict[str, Any]:
     """The stored post of an accepted request (``request["publish_at"]``: when it is due)."""
     publish_at = request.get("publish_at")
+    publish_at = publish_at if isinstance(publish_at, datetime) else None  # a platform's own: not ours to hold
     return {
         "_id": posts.new_post_id(), "tenant_id": tenant_id, "account_id": account["_id"],
         "platform": account["platform"], "external_id": account["external_id"], "idempotency_key": key,
@@ -77,8 +80,8 @@ class PluginPostRun(PostRun):
         account = await self.account()
         if isinstance(account, str):
             return account
-        publish_at = self.request.get("publish_at")
-        if self.post["state"] == "scheduled" and publish_at is not None and publish_at > _now() + timedelta(seconds=0.5):
+        publish_at = self.request.get("publish_at")  # the core's (a platform that handles its own keeps a string)
+        if self.post["state"] == "scheduled" and isinstance(publish_at, datetime) and publish_at > _now() + timedelta(seconds=0.5):
             return await self.wait((publish_at - _now()).total_seconds(), "Scheduled.")
         budget_ends = time.monotonic() + INLINE_SHARE * job_timeout_seconds(self.settings)
         for _ in range(MAX_INLINE_STEPS):
@@ -148,7 +151,8 @@ class PluginPostRun(PostRun):
         inc = {"publish_attempts": 1} if to == "publishing" and self.post["state"] != "publishing" else None
         if outcome.action == "continue":
             await self.cas((self.post["state"],),
-                           {**fields, "state": to, "state_reason": outcome.reason, "step_failures": 0},
+                           {**fields, "state": to, "state_reason": outcome.reason or outcome.fields.get("state_reason"),
+                            "step_failures": 0},
                            inc=inc, step=step, outcome=next_step, detail=detail)
             return None
         if outcome.action == "wait":
@@ -167,7 +171,8 @@ class PluginPostRun(PostRun):
         doc = await posts.compare_and_set(
             self.services.store, self.post_id, tick=None,
             states=(*posts.ACTIVE_STATES, "failed", "cancelled"),
-            set_fields={**fields, "state": "published", "published_at": now, "state_reason": None, "error": None,
+            set_fields={**fields, "state": "published", "published_at": now, "error": None,
+                        "state_reason": outcome.fields.get("state_reason"),  # e.g. YouTube's "locked private"
                         "media_id": outcome.fields.get("media_id"), "permalink": outcome.fields.get("permalink"),
                         "event_pending": "post.published"},
             inc={"tick": 1}, attempt={"at": now, "step": step, "outcome": "published", "detail": None},

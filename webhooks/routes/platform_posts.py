@@ -74,16 +74,20 @@ async def create_platform_post(request: web.Request, account: dict[str, Any], te
             raise ApiError(422, "capability_unavailable", f"{plugin.spec.display_name} cannot publish.")
         now = datetime.now(UTC)
         settings = services.settings
-        publish_at = publish_at_of(raw, now, timedelta(days=settings.publish_schedule_horizon_days))
+        # publish_at is the core's unless the platform schedules by itself (YouTube's publishAt).
+        own_schedule = bool(getattr(plugin.publish, "handles_publish_at", False))
+        publish_at = None if own_schedule else publish_at_of(
+            raw, now, timedelta(days=settings.publish_schedule_horizon_days))
         ref = platform_accounts.ref_of(account, services.cipher)
         sandbox_base = settings.sandbox_base_url if plugin.settings.uses_sandbox(settings) else None  # type: ignore[attr-defined]
+        body = raw if own_schedule else {k: v for k, v in raw.items() if k != "publish_at"}
         try:
-            normalized = plugin.publish.validate(  # type: ignore[call-arg]
-                ref, {k: v for k, v in raw.items() if k != "publish_at"}, now, sandbox_base=sandbox_base)
+            normalized = plugin.publish.validate(ref, body, now, sandbox_base=sandbox_base)  # type: ignore[call-arg]
         except PublishRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
+        request_doc = dict(normalized) if own_schedule else {**normalized, "publish_at": publish_at}
         doc = new_post_doc(tenant_id=tenant_id, account=account, key=key, fingerprint=fingerprint,
-                           request={**normalized, "publish_at": publish_at}, now=now)
+                           request=request_doc, now=now)
         stored, created = await post_store.insert_or_existing(services.store, doc)
         if created:
             # A crash before this line leaves a post without a job: the publish sweep enqueues it.
