@@ -118,7 +118,8 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
                 except PlatformError as exc:
                     if exc.kind is not ErrorKind.TOKEN_INVALID or attempt == 2:
                         raise
-                    if await refresh_account(services, account_id, force=True) != "refreshed":
+                    if await refresh_account(services, account_id, force=True,
+                                             refused=ref.credentials.access_token) != "refreshed":
                         raise
                     ref = await fresh_ref(services, account_id)
                     if ref is None:

@@ -46,10 +46,12 @@ async def _unlock(services: Any, account_id: str, token: str) -> None:
     await services.redis.eval(_RELEASE, 1, LOCK_KEY.format(account_id=account_id), token)
 
 
-async def refresh_account(services: Any, account_id: str, *, force: bool = False, wait_seconds: float = 5.0) -> str:
+async def refresh_account(services: Any, account_id: str, *, force: bool = False, wait_seconds: float = 5.0,
+                          refused: str | None = None) -> str:
     """Refresh if due (or ``force``: the platform just refused the token). Returns the outcome:
-    refreshed / valid / needs_reconnect / skipped. Raises `LockBusy`, `PlatformError`
-    (transient), `TransportError` for the caller to retry."""
+    refreshed / valid / needs_reconnect / skipped. ``refused``: the access token that was refused;
+    if another job already replaced it, the answer is "refreshed" without a second refresh.
+    Raises `LockBusy`, `PlatformError` (transient), `TransportError` for the caller to retry."""
     lock = await _locked(services, account_id, wait_seconds)
     try:
         doc = await account_store.get(services.store, account_id)  # re-read under the lock
@@ -59,6 +61,8 @@ async def refresh_account(services: Any, account_id: str, *, force: bool = False
         assert plugin.tokens is not None
         ref = store.ref_of(doc, services.cipher)
         now = datetime.now(UTC)
+        if force and refused is not None and ref.credentials.access_token != refused:
+            return "refreshed"  # another job refreshed it while we waited for the lock
         if force:
             # The access token was refused: refresh now, whatever its expiry says.
             ref = replace(ref, credentials=replace(ref.credentials, access_expires_at=now))

@@ -28,11 +28,11 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from socialsync import queue
+from socialsync import lifecycle, queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platform_tokens import LockBusy, fresh_ref
-from socialsync.platforms.base import AccountRef, PlatformError, RateLimited, StepOutcome, TransportError
+from socialsync.platform_tokens import LockBusy, fresh_ref, refresh_account
+from socialsync.platforms.base import AccountRef, ErrorKind, PlatformError, RateLimited, StepOutcome, TransportError
 from socialsync.plugins import plugin_for
 from socialsync.publishing import completion
 from socialsync.publishing.machine import (
@@ -114,14 +114,49 @@ class PluginPostRun(PostRun):
         await self.cas((self.post["state"],), {"step_in_flight": True})
         view = {"state": step, "request": self.request, "interrupted": interrupted,
                 **(self.post.get("platform_fields") or {})}
-        try:
-            outcome = await publisher.advance(account, view, _now())
-        except RateLimited as exc:  # the governor refused before any call: nothing is in doubt
-            return await self.wait(exc.retry_after, f"Paused by the rate limit ({exc.scope}).",
-                                   step_in_flight=interrupted)
-        except (PlatformError, TransportError) as exc:
-            return await self.step_failed(exc)
+        for attempt in (1, 2):
+            try:
+                outcome = await publisher.advance(account, view, _now())
+                break
+            except RateLimited as exc:  # the governor refused before any call: nothing is in doubt
+                return await self.wait(exc.retry_after, f"Paused by the rate limit ({exc.scope}).",
+                                       step_in_flight=interrupted)
+            except PlatformError as exc:
+                if exc.kind is not ErrorKind.TOKEN_INVALID:
+                    return await self.step_failed(exc)
+                # The platform refused the access token (nothing was done): refresh once, then again.
+                fresh = await self.refreshed(attempt, account.credentials.access_token)
+                if isinstance(fresh, str):
+                    return fresh
+                account = fresh
+            except TransportError as exc:
+                return await self.step_failed(exc)
         return await self.record(publisher, step, outcome)
+
+    async def refreshed(self, attempt: int, refused: str) -> AccountRef | str:
+        """After a refused access token: the account with a refreshed one (first time), or the
+        post fails ``needs_reconnect`` and the account is marked so (refresh refused, or the new
+        token refused too)."""
+        account_id = self.post["account_id"]
+        outcome = "refused twice"
+        if attempt == 1:
+            try:
+                outcome = await refresh_account(self.services, account_id, force=True, wait_seconds=0,
+                                                refused=refused)
+            except LockBusy:
+                return await self.wait(1.0, "The account's token is being refreshed.")
+            except (PlatformError, TransportError) as exc:
+                return await self.step_failed(exc)
+            if outcome == "refreshed":
+                account = await fresh_ref(self.services, account_id)
+                if account is not None:
+                    return account
+        if outcome != "needs_reconnect":  # refresh_account marked it already in that case
+            await lifecycle.account_needs_reconnect(
+                self.services, account_id, "The platform refused the account's access token while publishing: reconnect it.")
+        return await self.fail("needs_reconnect",
+                               "The platform refused the account's access: reconnect the account, then post again.",
+                               caller_can_fix=True)
 
     async def step_failed(self, exc: PlatformError | TransportError) -> str:
         """A plugin let an error out: retry the step later with backoff (flagged as interrupted:

@@ -125,6 +125,8 @@ class TikTokPublisher:
             return StepOutcome("wait", state=next_state, wait_seconds=self._s.poll_first_seconds,
                                reason=f"no answer from TikTok ({exc})")
         except PlatformError as exc:
+            if exc.kind is ErrorKind.TOKEN_INVALID:
+                raise  # the core refreshes the token once and calls again (nothing was done)
             return self._platform_error(state, exc, photo=_s(post, "request", {}).get("type") == "photo")
         return StepOutcome("failed", error_code="invalid_state", message=f"unknown state {state!r}")
 
@@ -139,9 +141,6 @@ class TikTokPublisher:
             return StepOutcome("wait", state="reconcile" if state in ("initialised", "processing") else state,
                                wait_seconds=max(exc.retry_after or 0, self._s.poll_first_seconds),
                                reason=f"{exc.kind.value}: {exc.code}")
-        if exc.kind is ErrorKind.TOKEN_INVALID:
-            return StepOutcome("failed", error_code="account_needs_reconnect",
-                               message="TikTok refused the account's token: reconnect the account.")
         code, can_fix = INIT_REASONS.get(str(exc.code), ("tiktok_refused", exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MEDIA_URL)))
         return StepOutcome("failed", error_code=code, caller_can_fix=can_fix,
                            message=f"TikTok refused the post ({exc.code}): {exc.message}")
