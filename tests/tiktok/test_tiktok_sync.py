@@ -57,3 +57,18 @@ async def test_a_429_defers_the_run_and_it_finishes_once_the_window_frees(env: E
     assert len(refused) == 1  # blocked after the first 429: not called again until the window freed
     media = await env.http.get(f"/v1/accounts/{out.account_id}/media?limit=200", headers=env.auth(tenant))
     assert len(media.json()["data"]) == 60
+
+
+async def test_analytics_count_tiktok_videos_under_by_platform_tiktok(env: Env) -> None:
+    tenant = await env.tenant()
+    await connect(env, tenant.api_key)
+    await env.run_worker()  # the first sync: profile and every public video
+    r = await env.http.get("/v1/analytics", headers=env.auth(tenant))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    tiktok = out["by_platform"]["tiktok"]
+    stored = await env.services.store["media"].count_documents({"platform": "tiktok", "deleted": False})
+    assert tiktok["accounts"] == 1 and tiktok["followers"] > 0
+    assert stored > 20 and tiktok["posts"] == stored
+    assert tiktok["engagement_rate"] is not None and tiktok["engagement_rate"] > 0
+    assert out["recent_posts"] and all(p["platform"] == "tiktok" for p in out["recent_posts"])

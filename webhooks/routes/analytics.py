@@ -27,7 +27,9 @@ from webhooks.routes.sync import account_of
 
 routes = web.RouteTableDef()
 RECENT_POSTS = 12
-FEED_POSTS = ("FEED", "REELS")
+# The media product types that are posts (a story is not): Instagram's feed posts and reels,
+# TikTok's videos, YouTube's videos and Shorts (each platform's ``media_product_type``).
+FEED_POSTS = ("FEED", "REELS", "TIKTOK", "VIDEO", "SHORTS")
 
 
 class AccountFigures(BaseModel):
