@@ -72,3 +72,26 @@ async def test_analytics_count_tiktok_videos_under_by_platform_tiktok(env: Env) 
     assert stored > 20 and tiktok["posts"] == stored
     assert tiktok["engagement_rate"] is not None and tiktok["engagement_rate"] > 0
     assert out["recent_posts"] and all(p["platform"] == "tiktok" for p in out["recent_posts"])
+
+
+async def test_a_token_tiktok_refuses_is_refreshed_once_then_the_sync_finishes(env: Env) -> None:
+    """access_token_invalid (our stored expiry still says valid): one refresh, the stage again."""
+    tenant = await env.tenant()
+    out = await connect(env, tenant.api_key)
+    await env.run_worker()
+
+    def token_calls(log: list[dict]) -> int:
+        return sum(1 for r in log if r["endpoint"] == "/open.tiktokapis.com/v2/oauth/token/")
+
+    before = token_calls((await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"])
+    await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 3 * 3600})  # the token died at TikTok
+    r = await env.http.post(f"/v1/accounts/{out.account_id}/sync", json={"kind": "media"}, headers=env.auth(tenant))
+    assert r.status_code == 202, r.text
+    await env.run_worker()
+    log = (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"]
+    assert token_calls(log) == before + 1
+    assert sum(1 for c in log if c["status"] == 401) == 1  # TikTok refused the old token once
+    runs = [d async for d in env.services.store["sync_runs"].find({"account_id": out.account_id, "kind": "media"})]
+    assert [d["status"] for d in runs] == ["succeeded"], runs
+    doc = await env.services.store.accounts.find_one({"_id": out.account_id})
+    assert doc["status"] == "active"
