@@ -66,6 +66,7 @@ class Call:
     url: httpx.URL = field(default_factory=lambda: httpx.URL(""))
     operation: str = ""             # the platform's name for it ("videos.list", "media_publish")
     account_key: str | None = None  # the platform's id of the account it is about (None: OAuth)
+    sharers: int = 1                # accounts sharing the app's daily budget now (fair share)
 
 @dataclass(frozen=True)
 class Credentials:

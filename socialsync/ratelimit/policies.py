@@ -78,7 +78,13 @@ class WindowPolicy:
 class DailyUnitsPolicy:
     """Units per day. ``costs`` by operation (default ``default_cost``); an operation listed in
     ``buckets`` spends its own bucket (limit, cost per call) instead of the shared one.
-    Scopes: ``{platform}:units`` and ``{platform}:units:{operation}``."""
+
+    ``reserve``: units of the shared day that only the ``reserved_for`` operations (publishing,
+    moderation) may spend; every other call also spends ``{platform}:units:unreserved``
+    (``limit - reserve``), so a day of syncing never starves a reply or an upload.
+    ``fair_share``: an account's unreserved calls also spend ``{platform}:units:acct:{key}``,
+    ``(limit - reserve) // call.sharers`` a day, so one big account cannot take everyone's day.
+    Scopes: ``{platform}:units``, ``{platform}:units:{operation}``, ``…:unreserved``, ``…:acct:{key}``."""
 
     platform: str
     limit: int
@@ -86,6 +92,17 @@ class DailyUnitsPolicy:
     default_cost: int = 1
     buckets: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # operation -> (limit, cost)
     reset_tz: str = "America/Los_Angeles"
+    reserve: int = 0
+    reserved_for: frozenset[str] = frozenset()
+    fair_share: bool = False
+
+    @property
+    def scope(self) -> str:
+        """The shared day's scope (what a quota view reads)."""
+        return f"{self.platform}:units"
+
+    def account_scope(self, account_key: str) -> str:
+        return f"{self.platform}:units:acct:{account_key}"
 
     def budgets(self, call: Call) -> Sequence[Budget]:
         if call.account_key is None and not call.operation:
@@ -95,8 +112,17 @@ class DailyUnitsPolicy:
             return [Budget(scope=f"{self.platform}:units:{call.operation}", style="daily_units",
                            cost=cost, limit=limit, reset_tz=self.reset_tz)]
         cost = self.costs.get(call.operation, self.default_cost)
-        return [Budget(scope=f"{self.platform}:units", style="daily_units", cost=cost, limit=self.limit,
-                       reset_tz=self.reset_tz)]
+        out = [Budget(scope=self.scope, style="daily_units", cost=cost, limit=self.limit, reset_tz=self.reset_tz)]
+        if call.operation in self.reserved_for:
+            return out
+        unreserved = max(0, self.limit - min(self.reserve, self.limit))
+        if self.reserve:
+            out.append(Budget(scope=f"{self.platform}:units:unreserved", style="daily_units", cost=cost,
+                              limit=unreserved, reset_tz=self.reset_tz))
+        if self.fair_share and call.account_key is not None and call.sharers > 1:
+            out.append(Budget(scope=self.account_scope(call.account_key), style="daily_units", cost=cost,
+                              limit=unreserved // call.sharers, reset_tz=self.reset_tz))
+        return out
 
     def learn(self, call: Call, response: httpx.Response, error: PlatformError | None) -> Sequence[BudgetUpdate]:
         return _after(call, response, error, self.budgets(call))

@@ -31,6 +31,7 @@ from socialsync.platforms.base import (
     ModerationAction,
     PlatformError,
     ProfileRecord,
+    RateLimited,
 )
 from socialsync.platforms.registry import Registry
 from socialsync.platforms.youtube import oauth, websub
@@ -211,15 +212,13 @@ async def test_comments_and_each_moderation_action(yts: httpx.AsyncClient, plugi
 
 
 async def test_quota_exceeded_mid_sync_defers_and_calls_nothing(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> None:
-    from socialsync.platforms.youtube.errors import QuotaDeferred  # noqa: PLC0415
-
     account = await _connect(yts, plugin)
     await yts.post("/_sandbox/youtube/quota", json={"daily_units": 4})  # connect used 1
     with pytest.raises(PlatformError) as stopped:
         await _drain(plugin, account, "videos_all")
     assert stopped.value.kind is ErrorKind.QUOTA_EXCEEDED and stopped.value.retry_after
     sent = (await yts.get("/_sandbox/stats")).json()["total"]
-    with pytest.raises(QuotaDeferred):
+    with pytest.raises(RateLimited):  # the core governor: the day is spent until midnight PT
         await _drain(plugin, account, "channel")
     assert (await yts.get("/_sandbox/stats")).json()["total"] == sent  # nothing went out
 
@@ -245,4 +244,4 @@ async def test_websub_handshake_signature_and_feed(plugin: YouTubePlatform) -> N
     assert inbound.verify(good, datetime.now(UTC))  # type: ignore[union-attr]
     assert not inbound.verify(replace(good, body=body + b" "), datetime.now(UTC))  # type: ignore[union-attr]
     [change] = inbound.normalize(body)  # type: ignore[union-attr]
-    assert change.account_key == channel and change.data == {"video_id": "vidNEW", "deleted": False}  # type: ignore[union-attr]
+    assert change.account_key == channel and change.data == {"media_id": "vidNEW", "deleted": False}  # type: ignore[union-attr]

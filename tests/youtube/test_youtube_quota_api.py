@@ -3,25 +3,24 @@ state, and the planner's numbers."""
 
 from __future__ import annotations
 
-from socialsync.platforms.youtube.quota import QuotaGovernor
+from socialsync.platforms.base import BudgetUpdate, Call
 from tests.conftest import Env
 
 
 async def test_quota_view_shows_spent_left_and_plan(env: Env) -> None:
     tenant = await env.tenant()
-    block = env.settings.youtube
-    gov = QuotaGovernor(env.redis, block.resolved_client_id(True), daily_units=block.daily_units,
-                        reserve_units=block.reserve_units)
+    gov, rates = env.services.governor, env.services.platforms.get("youtube").rates
+    assert gov is not None
     for _ in range(3):
-        await gov.charge("videos.list", purpose="sync", account_id="acc_x")
-    await gov.charge("comments.insert", purpose="moderation", account_id="acc_x")
+        await gov.acquire(rates.budgets(Call(operation="videos.list", account_key="acc_x")))
+    await gov.acquire(rates.budgets(Call(operation="comments.insert", account_key="acc_x")))
     r = await env.http.get("/v1/platforms/youtube/quota", headers=env.auth(tenant))
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["spent"], body["left"]) == (53, 10_000 - 53)
     assert body["blocked_until"] is None and body["your_accounts"] == {}  # acc_x is not this tenant's
     assert body["scheduled"]["units_per_channel_per_day"] == 96 and body["scheduled"]["channels_that_fit"] == 93
-    await gov.block_until_reset()
+    await gov.learn([BudgetUpdate(scope=rates.scope, spent_until_reset=True)])
     blocked = (await env.http.get("/v1/platforms/youtube/quota", headers=env.auth(tenant))).json()
     assert blocked["blocked_until"] == blocked["resets_at"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -10,9 +11,11 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from socialsync.platforms.youtube import reads
-from socialsync.platforms.youtube.errors import NoChannel, QuotaDeferred, QuotaExceeded
+from socialsync.platforms.base import RateLimited
+from socialsync.platforms.youtube.errors import NoChannel, QuotaExceeded
+from socialsync.platforms.youtube.quota import next_reset
 from socialsync.platforms.youtube.records import duration_seconds, parse_time
-from tests.youtube.platform_helpers import client, governor
+from tests.youtube.platform_helpers import client, governor, spent
 from tests.youtube.sandbox_helpers import login, units_used
 
 
@@ -40,7 +43,7 @@ async def test_full_sync_of_150_videos_costs_seven_units(yts: httpx.AsyncClient,
     videos = await reads.videos(yt, listing.ids)
     assert len(videos) == 150
     assert yt.units == 7 == await units_used(yts)  # 1 + 2 * ceil(150 / 50)
-    assert (await yt.governor.status()).spent == 7
+    assert await spent(yt) == 7
     by_id = {v.id: v for v in videos}
     assert by_id["vidc0000005"].is_short is True and by_id["vidc0000005"].media_product_type == "SHORTS"
     assert by_id["vidc0000007"].is_short is True  # square, exactly 180 s
@@ -87,10 +90,10 @@ async def test_quota_exceeded_blocks_the_project_until_the_reset(yts: httpx.Asyn
     with pytest.raises(QuotaExceeded):
         await reads.my_channel(yt)
     calls = await units_used(yts)
-    with pytest.raises(QuotaDeferred) as deferred:
+    with pytest.raises(RateLimited) as deferred:
         await reads.my_channel(yt)  # refused before the call: nothing goes out
-    assert deferred.value.reason == "quota_blocked"
-    assert deferred.value.until == (await gov.status()).resets_at
+    assert deferred.value.reason == "blocked" and deferred.value.scope == yt.rates.scope
+    assert deferred.value.retry_after == pytest.approx(next_reset(time.time()) - time.time(), abs=5)
     assert await units_used(yts) == calls
     log = (await yts.get("/_sandbox/requests", params={"limit": 5})).json()["requests"]
     assert [r["status"] for r in log if "/channels" in r["path"]][-1] == 403

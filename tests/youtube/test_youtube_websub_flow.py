@@ -82,7 +82,7 @@ async def test_push_flow(yts: httpx.AsyncClient, plugin: YouTubePlatform) -> Non
         added = (await yts.post("/_sandbox/youtube/videos", json={"channel": "yt_creator", "title": "Pushed"})).json()["id"]
         await _until(lambda: len(receiver.kept) == 1)
         [change] = plugin.inbound.normalize(receiver.kept[0])  # type: ignore[union-attr]
-        assert change.data == {"video_id": added, "deleted": False}
+        assert change.data == {"media_id": added, "deleted": False}
         forged = await yts.post("/_sandbox/youtube/push", json={"video_id": added, "signature": "wrong"})
         assert forged.json()["statuses"] == [202] and receiver.dropped == 1 and len(receiver.kept) == 1
         before = await units_used(yts)

@@ -1,14 +1,15 @@
-"""The YouTube HTTP client: every Data API call goes through the quota governor first.
+"""The YouTube HTTP client: every Data API call goes through the core's rate-limit governor first.
 
-``call("videos.list", "GET", "/youtube/v3/videos", ...)`` charges the documented cost, sends,
-and turns Google's error body into the `errors` tree; ``quotaExceeded`` blocks the project and
-``rateLimitExceeded`` backs off in the shared state before the error is raised.
+``call("videos.list", "GET", "/youtube/v3/videos", ...)`` charges the documented cost (the
+plugin's `DailyUnitsPolicy`), sends, and turns Google's error body into the `errors` tree;
+``quotaExceeded`` spends the project's day and ``rateLimitExceeded`` blocks it for a while in the
+shared state before the error is raised.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -19,7 +20,9 @@ from socialsync.platforms.youtube.errors import (
     YouTubeError,
     classify,
 )
-from socialsync.platforms.youtube.quota import COSTS, Purpose, QuotaGovernor
+from socialsync.platforms.base import Call
+from socialsync.platforms.youtube.quota import COSTS
+from socialsync.ratelimit.policies import DailyUnitsPolicy
 from socialsync.platforms.youtube.settings import (
     ACCOUNTS_URL,
     ANALYTICS_URL,
@@ -29,7 +32,8 @@ from socialsync.platforms.youtube.settings import (
     YouTubeSettings,
 )
 
-RATE_BACKOFF_SECONDS = 30.0
+if TYPE_CHECKING:
+    from socialsync.ratelimit.governor import Governor
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +65,20 @@ class Endpoints:
 
 
 class YouTubeClient:
-    """One account's view of the APIs: its access token, the shared governor, a tally."""
+    """One account's view of the APIs: its access token, the core governor, a tally.
 
-    def __init__(self, http: httpx.AsyncClient, endpoints: Endpoints, governor: QuotaGovernor,
-                 access_token: str, *, account_id: str | None = None, active_accounts: int = 1) -> None:
+    Every Data API call names its operation (``"videos.list"``); the plugin's `DailyUnitsPolicy`
+    says which budgets it spends, the core `Governor` charges them before the call (or raises
+    `RateLimited`: nothing is sent) and learns from the answer (``quotaExceeded`` spends the day,
+    ``rateLimitExceeded`` blocks for a while)."""
+
+    def __init__(self, http: httpx.AsyncClient, endpoints: Endpoints, governor: Governor | None,
+                 rates: DailyUnitsPolicy, access_token: str, *, account_id: str | None = None,
+                 active_accounts: int = 1) -> None:
         self.http = http
         self.endpoints = endpoints
         self.governor = governor
+        self.rates = rates
         self.access_token = access_token
         self.account_id = account_id
         self.active_accounts = active_accounts
@@ -75,10 +86,14 @@ class YouTubeClient:
         self.calls = 0
 
     async def call(self, method: str, http_method: str, url: str, *, params: dict[str, str] | None = None,
-                   json: Any = None, purpose: Purpose = "sync", content: bytes | None = None,
+                   json: Any = None, content: bytes | None = None,
                    headers: dict[str, str] | None = None) -> httpx.Response:
-        self.units += await self.governor.charge(method, purpose=purpose, account_id=self.account_id,
-                                                 active_accounts=self.active_accounts)
+        call = Call(method=http_method, url=httpx.URL(url), operation=method, account_key=self.account_id,
+                    sharers=max(1, self.active_accounts))
+        budgets = self.rates.budgets(call)
+        if self.governor is not None:
+            await self.governor.acquire(budgets)  # RateLimited: refused before anything is sent
+        self.units += COSTS.get(method, 1)
         self.calls += 1
         try:
             response = await self.http.request(
@@ -89,10 +104,10 @@ class YouTubeClient:
             raise Transient(0, "transport", str(exc) or type(exc).__name__) from exc
         if response.status_code >= 400:
             error = classify(response)
-            if isinstance(error, QuotaExceeded):
-                await self.governor.block_until_reset()
-            elif isinstance(error, RateLimited):
-                await self.governor.back_off(error.retry_after or RATE_BACKOFF_SECONDS)
+            if self.governor is not None and isinstance(error, QuotaExceeded | RateLimited):
+                from socialsync.platforms.youtube.plugin import to_platform_error  # noqa: PLC0415
+
+                await self.governor.learn(self.rates.learn(call, response, to_platform_error(error)))
             raise error
         return response
 

@@ -55,14 +55,6 @@ class InvalidGrant(Exception):
         self.description = description
 
 
-class QuotaDeferred(Exception):
-    """The governor refused a call before it was made: retry at ``until`` (epoch seconds)."""
-
-    def __init__(self, until: float, reason: str) -> None:
-        super().__init__(f"{reason} until {until:.0f}")
-        self.until, self.reason = until, reason
-
-
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialsync.platforms.base import (
     AccountRef,
+    Call,
     Change,
     ConnectFailed,
     Credentials,
@@ -28,7 +29,6 @@ from socialsync.platforms.base import (
 from socialsync.platforms.youtube import oauth, reads, websub
 from socialsync.platforms.youtube.client import Endpoints, YouTubeClient
 from socialsync.platforms.youtube.errors import InvalidGrant, NoChannel, Transient, YouTubeError
-from socialsync.platforms.youtube.quota import Purpose, QuotaGovernor
 
 if TYPE_CHECKING:
     from socialsync.platforms.youtube.plugin import YouTubePlatform
@@ -54,10 +54,14 @@ class Parts:
         self.endpoints = Endpoints.for_settings(context.settings)
         clock = getattr(context, "clock", None)
         self.now = clock if callable(clock) else (getattr(clock, "time", None) or time.time)
+        # The core's governor (Services.governor); a bare context (plugin tests) gets its own
+        # over the same Redis. The budgets are the plugin's `DailyUnitsPolicy` (plugin.rates).
+        self.governor = getattr(context, "governor", None)
         redis = getattr(context, "redis", None)
-        self.governor = None if redis is None else QuotaGovernor(
-            redis, plugin.client_id, daily_units=self.block.daily_units,
-            reserve_units=self.block.reserve_units, now=self.now)
+        if self.governor is None and redis is not None:
+            from socialsync.ratelimit import Governor  # noqa: PLC0415
+
+            self.governor = Governor(redis, context.settings, now=self.now)
         # The WebSub key: from the app secret and the first token key (never stored, never logged).
         keys = getattr(context.settings, "token_keys", None) or []
         first_key = keys[0].get_secret_value() if keys and hasattr(keys[0], "get_secret_value") else ""
@@ -67,9 +71,15 @@ class Parts:
 
     def client(self, token: str, *, account_id: str | None, active_accounts: int = 1) -> YouTubeClient:
         if self.governor is None:
-            raise RuntimeError("the YouTube plugin needs Redis (context.redis) for its quota governor")
-        return YouTubeClient(self.http, self.endpoints, self.governor, token, account_id=account_id,
-                             active_accounts=active_accounts)
+            raise RuntimeError("the YouTube plugin needs the core governor (context.governor or context.redis)")
+        return YouTubeClient(self.http, self.endpoints, self.governor, self.plugin.rates, token,
+                             account_id=account_id, active_accounts=active_accounts)
+
+    async def charge(self, operation: str, account_id: str | None) -> None:
+        """Spend an operation's budgets on the core governor outside the client (the resumable
+        upload's session start); raises `RateLimited`."""
+        if self.governor is not None:
+            await self.governor.acquire(self.plugin.rates.budgets(Call(operation=operation, account_key=account_id)))
 
     @property
     def client_secret(self) -> str:
@@ -87,11 +97,11 @@ class GoogleConnector:
     async def callback(self, login: str, *, params: Mapping[str, str], redirect_uri: str,
                        code_verifier: str | None = None) -> Sequence[NewAccount]:
         if params.get("error"):
-            raise ConnectFailed("access_denied" if params["error"] == "access_denied" else "oauth_error",
+            raise ConnectFailed("access_denied" if params["error"] == "access_denied" else "authorization_failed",
                                 "The person did not allow access on Google's consent screen.")
         code = params.get("code")
         if not code:
-            raise ConnectFailed("missing_code", "Google sent no authorization code.")
+            raise ConnectFailed("invalid_callback", "Google sent no authorization code.")
         try:
             grant = await oauth.exchange_code(
                 self.p.http, self.p.endpoints, client_id=self.p.plugin.client_id,
@@ -188,20 +198,18 @@ class CommentModerator:
     async def moderate(self, account: AccountRef, action: ModerationAction) -> str | None:
         yt = self.p.client(account.credentials.access_token, account_id=account.id)
         api = self.p.endpoints.api + "/youtube/v3"
-        purpose: Purpose = "moderation"
         try:
             if action.kind == "reply":
                 response = await yt.call("comments.insert", "POST", api + "/comments", params={"part": "snippet"},
                                          json={"snippet": {"parentId": action.parent_id or action.comment_id,
-                                                           "textOriginal": action.text or ""}}, purpose=purpose)
+                                                           "textOriginal": action.text or ""}})
                 return str(response.json()["id"])
             if action.kind in ("hide", "unhide"):
                 status = "heldForReview" if action.kind == "hide" else "published"
                 await yt.call("comments.setModerationStatus", "POST", api + "/comments/setModerationStatus",
-                              params={"id": action.comment_id, "moderationStatus": status}, purpose=purpose)
+                              params={"id": action.comment_id, "moderationStatus": status})
                 return None
-            await yt.call("comments.delete", "DELETE", api + "/comments", params={"id": action.comment_id},
-                          purpose=purpose)
+            await yt.call("comments.delete", "DELETE", api + "/comments", params={"id": action.comment_id})
             return None
         except YouTubeError as exc:
             raise _fail(exc) from exc
@@ -214,7 +222,7 @@ class WebSubInbound:
         self.p = parts
 
     def _channel(self, request: InboundRequest) -> str | None:
-        token = request.path_params.get("token") or request.query.get("token", "")
+        token = request.path_params.get("key") or request.path_params.get("token") or ""
         return websub.channel_of_token(self.p.websub_key, token)
 
     def handshake(self, request: InboundRequest) -> HandshakeAnswer:
@@ -244,12 +252,17 @@ class WebSubInbound:
         if not channel:
             return [RejectedChange(index=0, reason="no channel id in the feed")]
         for video_id in feed.videos:
-            out.append(Change(kind="media", account_key=channel, data={"video_id": video_id, "deleted": False},
+            out.append(Change(kind="media", account_key=channel, data={"media_id": video_id, "deleted": False},
                               field="video"))
         for video_id in feed.deleted:
-            out.append(Change(kind="media", account_key=channel, data={"video_id": video_id, "deleted": True},
+            out.append(Change(kind="media", account_key=channel, data={"media_id": video_id, "deleted": True},
                               field="deleted"))
         return out
+
+    @property
+    def lease_seconds(self) -> int:
+        """The lease asked of the hub; the core renews the subscription before it ends."""
+        return self.p.block.websub_lease_seconds
 
     def callback_path(self, channel_id: str) -> str:
         return f"/webhooks/youtube/{websub.callback_token(self.p.websub_key, channel_id)}"

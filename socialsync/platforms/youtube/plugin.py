@@ -1,27 +1,21 @@
 """YouTube as a platform plugin (socialsync.platforms.base): spec, error model, rate policy and
 the parts, built from the process's services.
 
-Budgets (``daily_units``, per Google project = client id, reset at midnight Pacific):
-- ``youtube:<project>``: every Data API call at its documented cost, ``daily_units`` a day;
-- ``youtube:<project>:sync``: list calls also spend this one, limited to ``daily_units -
-  reserve_units``, so syncing never eats the reserve kept for publishing and moderation;
-- ``youtube:<project>:videos.insert``: the upload bucket, 100 calls a day.
-The parts themselves charge `QuotaGovernor` (socialsync/platforms/youtube/quota.py) before every
-call, which also keeps the per-account fair share.
+Budgets: the core's `DailyUnitsPolicy` configured by `socialsync.platforms.youtube.quota.policy`
+(per Google project = client id, reset at midnight Pacific): ``youtube:<project>:units`` for every
+Data API call at its documented cost, ``…:unreserved`` so syncing never eats the reserve kept for
+publishing and moderation, ``…:acct:<account>`` for the fair share, ``…:videos.insert`` for the
+upload bucket. The parts' client asks the core `Governor` before every call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from socialsync.platforms.base import (
-    Budget,
-    BudgetUpdate,
-    Call,
     Capability,
     ErrorKind,
     LoginSpec,
@@ -31,7 +25,7 @@ from socialsync.platforms.base import (
     PlatformSpec,
 )
 from socialsync.platforms.youtube import errors as yt_errors
-from socialsync.platforms.youtube.quota import COSTS, next_reset
+from socialsync.platforms.youtube.quota import next_reset, policy
 from socialsync.platforms.youtube.settings import (
     ACCOUNTS_URL,
     ANALYTICS_URL,
@@ -58,14 +52,19 @@ SPEC = PlatformSpec(
     ),
     capabilities=frozenset({Capability.SYNC, Capability.ANALYTICS, Capability.AUDIENCE, Capability.COMMENTS,
                             Capability.MODERATION, Capability.PUBLISH, Capability.WEBHOOKS}),
-    sync_kinds={
-        "full": ("channel", "videos_all", "analytics", "audience", "comments"),
-        "recent": ("channel", "videos_new", "comments"),
-        "push": ("videos_new",),
+    sync_kinds={  # "videos": the whole listing the first time, then stop at the first known
+        "full": ("channel", "videos", "analytics", "audience", "comments"),
+        "recent": ("channel", "videos", "comments"),
+        "push": ("videos",),
         "analytics": ("analytics", "audience"),
         "comments": ("comments",),
     },
+    # recent: every SYNC_PROFILE_MINUTES (channel, new uploads, comments: 4 units); analytics
+    # (another API's quota, + 1 unit) every 6 h; push only when the hub notifies.
+    scheduled_kinds=("recent", "analytics"),
     webhook_source="youtube",
+    webhook_signature_header="X-Hub-Signature",
+    webhook_bad_signature="drop",  # WebSub: acknowledge (2xx) and discard
 )
 
 _KIND_BY_REASON: dict[str, ErrorKind] = {
@@ -118,35 +117,6 @@ class GoogleErrors:
         return to_platform_error(yt_errors.classify(response))
 
 
-class YouTubeRates:
-    def __init__(self, project: str, settings: YouTubeSettings) -> None:
-        self.project = project
-        self.settings = settings
-
-    def budgets(self, call: Call) -> Sequence[Budget]:
-        op = call.operation
-        if not op or call.account_key is None:
-            return ()  # OAuth exchanges, the hub: not Data API units
-        if op == "videos.insert":
-            return [Budget(scope=f"youtube:{self.project}:videos.insert", style="daily_units", cost=1, limit=100)]
-        cost = COSTS.get(op, 1)
-        budgets = [Budget(scope=f"youtube:{self.project}", style="daily_units", cost=cost,
-                          limit=self.settings.daily_units)]
-        if cost == 1:
-            budgets.append(Budget(scope=f"youtube:{self.project}:sync", style="daily_units", cost=1,
-                                  limit=self.settings.daily_units - self.settings.reserve_units))
-        return budgets
-
-    def learn(self, call: Call, response: httpx.Response, error: PlatformError | None) -> Sequence[BudgetUpdate]:
-        if error is None:
-            return ()
-        if error.kind is ErrorKind.QUOTA_EXCEEDED:
-            return [BudgetUpdate(scope=f"youtube:{self.project}", spent_until_reset=True)]
-        if error.kind is ErrorKind.THROTTLED:
-            return [BudgetUpdate(scope=f"youtube:{self.project}", throttled=True, blocked_for=error.retry_after)]
-        return ()
-
-
 class YouTubePlatform(Platform):
     spec = SPEC
 
@@ -156,8 +126,9 @@ class YouTubePlatform(Platform):
 
         block: YouTubeSettings = context.settings.youtube
         self.block = block
+        self.settings = block  # the drivers read a plugin's settings block by this name
         self.sandbox_mode = block.uses_sandbox(context.settings)
         self.client_id = block.resolved_client_id(self.sandbox_mode)
         self.errors = GoogleErrors()
-        self.rates = YouTubeRates(self.client_id, block)
+        self.rates = policy(self.client_id, daily_units=block.daily_units, reserve_units=block.reserve_units)
         build_parts(self, context)

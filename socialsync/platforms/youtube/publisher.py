@@ -20,7 +20,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from socialsync.outbound import DestinationRefused, check_destination, check_url
-from socialsync.platforms.base import AccountRef, PublishRejected, StepOutcome
+from socialsync.platforms.base import AccountRef, PublishRejected, RateLimited, StepOutcome
 from socialsync.platforms.youtube.errors import QuotaExceeded, YouTubeError
 from socialsync.platforms.youtube.quota import next_reset
 from socialsync.platforms.youtube.upload import ResumableUpload, UploadFailed, http_source
@@ -92,6 +92,11 @@ class VideoPost(BaseModel):
                             "categoryId": self.category_id}, "status": status}
 
 
+def locked_reason(got: str, asked: str) -> str:
+    return (f"YouTube locked the upload to '{got}' (asked '{asked}'): the Google Cloud project has not "
+            "passed YouTube's API audit, so every API upload stays private")
+
+
 class _NewSession(Exception):
     def __init__(self, uri: str) -> None:
         self.uri = uri
@@ -114,10 +119,17 @@ class _StoredSession:
 
 
 class VideoPublisher:
+    # The core's post state for each of our steps ("uploading" is not cancellable: bytes may be
+    # on Google's side already). ``publish_at`` is YouTube's own scheduled publish: we upload
+    # now, private, and YouTube makes it public then.
+    step_states = {"queued": "scheduled", "uploading": "publishing", "uploaded": "publishing"}
+    handles_publish_at = True
+
     def __init__(self, parts: Parts) -> None:
         self.p = parts
 
-    def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime) -> Mapping[str, Any]:
+    def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime, *,
+                 sandbox_base: str | None = None) -> Mapping[str, Any]:
         try:
             post = VideoPost.model_validate(dict(request))
         except ValidationError as exc:
@@ -149,7 +161,7 @@ class VideoPublisher:
     async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
         request = VideoPost.model_validate(post.get("request") or {k: post[k] for k in VideoPost.model_fields if k in post})
         uri = post.get("upload_session_uri")
-        if post.get("media_id"):
+        if post.get("media_id") or post.get("video_id"):  # uploaded: never a second upload
             return await self._finish(account, request, post)
         if not uri:
             return await self._start(account, request, post, now)
@@ -163,16 +175,16 @@ class VideoPublisher:
                 "upload_session_uri": new.uri, "upload_sessions": int(post.get("upload_sessions", 1)) + 1})
         except UploadFailed as exc:
             if exc.retryable:
-                return StepOutcome("wait", state="uploading", wait_seconds=30, reason=exc.code)
+                return StepOutcome("wait", state="uploading", wait_seconds=self.p.block.upload_retry_seconds,
+                                   reason=exc.code)
             return StepOutcome("failed", error_code=exc.code, message=exc.message, caller_can_fix=True)
         except YouTubeError as exc:
             return self._error(exc, now)
-        fields = {"media_id": result.video_id, "privacy_status": result.privacy_status,
+        # video_id too: a driver may keep media_id for the final outcome only
+        fields = {"media_id": result.video_id, "video_id": result.video_id, "privacy_status": result.privacy_status,
                   "upload_resumes": len(result.resumed_from), "bytes_sent": result.bytes_sent}
         if result.privacy_status != request.privacy_status:
-            fields["state_reason"] = (f"YouTube locked the upload to '{result.privacy_status}' (asked "
-                                      f"'{request.privacy_status}'): the Google Cloud project has not passed "
-                                      "YouTube's API audit, so every API upload stays private")
+            fields["state_reason"] = locked_reason(result.privacy_status, request.privacy_status)
         return StepOutcome("continue", state="uploaded", fields=fields)
 
     async def _start(self, account: AccountRef, request: VideoPost, post: Mapping[str, Any], now: datetime) -> StepOutcome:
@@ -189,6 +201,11 @@ class VideoPublisher:
             return StepOutcome("failed", error_code="media_url", caller_can_fix=True,
                                message=f"the video URL answered {head.status_code} with size {size}")
         upload = self._upload(account, size, _StoredSession(None))
+        try:
+            # videos.insert: its own 100-a-day bucket on the core governor, charged before the session
+            await self.p.charge("videos.insert", account.id)
+        except RateLimited as exc:
+            return StepOutcome("wait", state="queued", wait_seconds=exc.retry_after, reason="upload_quota")
         try:
             await upload.start_session(request.resource(), request.notify_subscribers)
         except _NewSession as new:
@@ -207,12 +224,15 @@ class VideoPublisher:
         return StepOutcome("failed", error_code=exc.reason, message=exc.message, caller_can_fix=exc.status == 400)
 
     async def _finish(self, account: AccountRef, request: VideoPost, post: Mapping[str, Any]) -> StepOutcome:
-        video_id = str(post["media_id"])
-        fields: dict[str, Any] = {"permalink": f"https://www.youtube.com/watch?v={video_id}"}
+        video_id = str(post.get("media_id") or post["video_id"])
+        fields: dict[str, Any] = {"media_id": video_id, "permalink": f"https://www.youtube.com/watch?v={video_id}"}
+        got = post.get("privacy_status")
+        if got and got != request.privacy_status:  # the final outcome carries the post's reason
+            fields["state_reason"] = locked_reason(str(got), request.privacy_status)
         if request.thumbnail_url and not post.get("thumbnail_done"):
             fields["thumbnail_done"] = True
             fields["thumbnail"] = await self._thumbnail(account, video_id, request.thumbnail_url)
-        return StepOutcome("published", fields=fields)
+        return StepOutcome("published", fields=fields, reason=fields.get("state_reason"))
 
     async def _thumbnail(self, account: AccountRef, video_id: str, url: str) -> str:
         """Best effort: failures are recorded, never fail the post."""
@@ -222,7 +242,7 @@ class VideoPublisher:
                 return f"skipped: image answered {image.status_code}, {len(image.content)} bytes"
             yt = self.p.client(account.credentials.access_token, account_id=account.id)
             await yt.call("thumbnails.set", "POST", self.p.endpoints.api + "/upload/youtube/v3/thumbnails/set",
-                          params={"videoId": video_id}, content=image.content, purpose="publish",
+                          params={"videoId": video_id}, content=image.content,
                           headers={"Content-Type": image.headers.get("Content-Type", "image/jpeg")})
             return "set"
         except YouTubeError as exc:

@@ -40,10 +40,10 @@ class YouTubeSettings(PlatformSettings):
     # Quota (PLATFORM_FACTS_TIKTOK_YOUTUBE.md §7.1): units per Google project per Pacific day.
     daily_units: int = Field(default=10_000, ge=1)
     reserve_units: int = Field(default=1_000, ge=0, description="Kept for publishing and moderation.")
-    sync_interval_minutes: int = Field(default=60, ge=5)
     lookback_days: int = Field(default=14, ge=0, description="Videos whose statistics are refreshed.")
     analytics_days: int = Field(default=28, ge=1)
     upload_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=256 * 1024)
+    upload_retry_seconds: float = Field(default=30.0, ge=0, description="Resume after a dropped upload.")
     websub_lease_seconds: int = Field(default=432_000, ge=3600)
     project_audited: bool = Field(default=False, description="Uploads stay private until Google's audit.")
 

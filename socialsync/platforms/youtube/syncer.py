@@ -59,7 +59,8 @@ class ChannelSyncer:
     def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
               state: Mapping[str, Any] | None = None, now: datetime) -> AsyncIterator[SyncBatch]:
         runner = {
-            "channel": self._channel, "videos_all": self._videos_all, "videos_new": self._videos_new,
+            "channel": self._channel, "videos": self._videos,
+            "videos_all": self._videos_all, "videos_new": self._videos_new,
             "analytics": self._analytics, "audience": self._audience, "comments": self._comments,
         }[name]
         # one dict per stage: this run's progress over the state kept across runs
@@ -98,6 +99,14 @@ class ChannelSyncer:
         if not playlist:
             raise PlatformError("no uploads playlist known for this channel", kind=ErrorKind.INVALID_PARAMETER)
         return str(playlist)
+
+    def _videos(self, account: AccountRef, cp: dict[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+        """The one videos stage every kind uses, so its cross-run state (``recent``) is shared:
+        the whole uploads playlist while nothing is known yet (or a listing is under way),
+        afterwards only what is newer than the newest stored upload."""
+        if cp.get("recent") and not cp.get("page_token"):
+            return self._videos_new(account, cp, now)
+        return self._videos_all(account, cp, now)
 
     async def _videos_all(self, account: AccountRef, cp: dict[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
         yt = self._client(account)
