@@ -25,6 +25,9 @@ class OAuthState(BaseModel):
     return_url: str
     user_ref: str | None = None
     created_at: datetime
+    # PKCE (RFC 7636) for logins whose spec asks for it (Google): the verifier stays here, in
+    # Redis, single use with the state; only its S256 challenge goes into the authorize URL.
+    code_verifier: str | None = None
 
 
 class PendingPage(BaseModel):

@@ -53,7 +53,32 @@ async def _apply(services: Any, platform: str, change: Change) -> dict[str, Any]
 
         posts = await nudge(services, platform, str(change.data.get("publish_id")))
         return {"applied": "publish_status", "posts": posts}
+    if change.kind == "media":
+        return await _media_changed(services, platform, accounts, change)
     return {"applied": "ignored", "event": change.field}
+
+
+async def _media_changed(services: Any, platform: str, accounts: list[dict[str, Any]], change: Change) -> dict[str, Any]:
+    """A push that an account's media changed (YouTube's WebSub: a new or edited upload, or a
+    tombstone). The push is only a trigger: a deleted item is marked at once, then the
+    platform's ``push`` sync kind (incremental, a few units) re-reads the truth."""
+    from socialsync.store import media as media_store  # noqa: PLC0415
+    from worker.jobs.platforms import request_sync  # noqa: PLC0415 - the jobs import this module
+
+    plugin = plugin_for(services, platform)
+    kind = "push" if "push" in plugin.spec.sync_kinds else "recent"
+    media_id, now = str(change.data.get("media_id") or ""), datetime.now(UTC)
+    runs = []
+    for account in accounts:
+        if account.get("status") != "active":
+            continue
+        if change.data.get("deleted") and media_id:
+            await services.store[media_store.COLLECTION].update_one(
+                {"_id": media_store.doc_id(account["_id"], media_id)},
+                {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
+        run, _created = await request_sync(services, account, kind, "webhook")
+        runs.append(run["_id"])
+    return {"applied": "sync", "media_id": media_id, "deleted": bool(change.data.get("deleted")), "runs": runs}
 
 
 async def process_event(services: Any, eid: str) -> str:

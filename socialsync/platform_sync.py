@@ -20,20 +20,21 @@ from pymongo import UpdateOne
 from socialsync import lifecycle
 from socialsync.platform_tokens import fresh_ref, refresh_account
 from socialsync.platforms.base import (
-    ErrorKind, ItemProblem, MediaRecord, MetricPoint, PlatformError, ProfileRecord, SyncBatch,
+    AudienceRecord, CommentRecord, ErrorKind, ItemProblem, MediaRecord, MetricPoint, PlatformError, ProfileRecord, SyncBatch,
 )
 from socialsync.plugins import plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import media as media_store
 from socialsync.store import metrics as metrics_store
 from socialsync.store import platform_accounts as pstore
-from socialsync.store import sync_runs
+from socialsync.store import sync_records, sync_runs
 
 
 def _media_update(account: dict[str, Any], run_id: str, record: MediaRecord, now: datetime) -> UpdateOne:
     set_: dict[str, Any] = {
         **dict(record.fields), "account_id": account["_id"], "tenant_id": account["tenant_id"],
-        "platform": account["platform"], "external_id": record.platform_id, "deleted": False,
+        "platform": account["platform"], "external_id": record.platform_id,
+        "deleted": bool(record.fields.get("deleted", False)),  # a platform may report it gone
         "last_seen_run": run_id, "updated_at": now,
     }
     if record.insights:
@@ -50,6 +51,7 @@ def _media_update(account: dict[str, Any], run_id: str, record: MediaRecord, now
 async def _store_batch(services: Any, account: dict[str, Any], run: dict[str, Any], batch: SyncBatch) -> dict[str, int]:
     now = datetime.now(UTC)
     media, points, counts = [], [], {"media": 0, "metrics": 0}
+    shared: list[CommentRecord | AudienceRecord] = []
     for record in batch.records:
         if isinstance(record, ProfileRecord):
             await pstore.merge_profile(services.store, account["_id"], dict(record.fields))
@@ -60,6 +62,10 @@ async def _store_batch(services: Any, account: dict[str, Any], run: dict[str, An
         elif isinstance(record, ItemProblem):
             await sync_runs.add_error(services.store, run["_id"], {"stage": record.stage, "message": record.message,
                                                                     "item_id": record.item_id})
+        elif isinstance(record, CommentRecord | AudienceRecord):
+            shared.append(record)
+    if shared:  # comments (threaded, our ids) and audience snapshots: the core's stores
+        counts.update(await sync_records.write_batch(services.store, account, run, shared, now=now))
     await media_store.write(services.store, media)
     await metrics_store.write(services.store, points)
     counts["media"], counts["metrics"] = len(media), len(points)
@@ -113,7 +119,7 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
                             state = dict(batch.state)
                             await pstore.set_sync_checkpoint(services.store, account_id, stage, state)
                         await sync_runs.update(services.store, run_id, inc={
-                            "api_calls": batch.calls, "items.media": counts["media"], "items.metrics": counts["metrics"]})
+                            "api_calls": batch.calls, **{f"items.{k}": v for k, v in counts.items()}})
                     break
                 except PlatformError as exc:
                     if exc.kind is not ErrorKind.TOKEN_INVALID or attempt == 2:

@@ -70,8 +70,13 @@ async def refresh_account(services: Any, account_id: str, *, force: bool = False
             check = await plugin.tokens.refresh(ref, now)
         except PlatformError as exc:
             if exc.kind is ErrorKind.TOKEN_INVALID:
-                await lifecycle.account_needs_reconnect(
-                    services, account_id, f"{plugin.spec.display_name} refused the refresh token ({exc.code}): reconnect the account.")
+                # The plugin's reason when it has one (Google: revoked, unused, or a Testing-mode
+                # app's 7-day tokens), else the generic one.
+                reason = f"{plugin.spec.display_name} refused the refresh token ({exc.code})"
+                reason += f": {exc.message}" if exc.message else ""
+                if "reconnect" not in reason.lower():
+                    reason += ": reconnect the account."
+                await lifecycle.account_needs_reconnect(services, account_id, reason)
                 return "needs_reconnect"
             await store.set_next_check(services.store, account_id, now + timedelta(minutes=5), exc.message)
             raise

@@ -14,7 +14,7 @@ from socialsync.platforms.base import Platform
 from socialsync.platforms.registry import Registry
 
 # Platforms served by the interface-only drivers (Instagram still has its own routes/jobs).
-INTERFACE_PLATFORMS = ("tiktok",)
+INTERFACE_PLATFORMS = ("tiktok", "youtube")
 
 
 def plugins_of(services: Any) -> Registry:

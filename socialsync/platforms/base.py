@@ -117,7 +117,13 @@ class PlatformSpec:
     capabilities: frozenset[Capability]
     sync_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # kind -> stages
     webhook_source: str | None = None       # /webhooks/{source}; `source` of webhook_events
+    # The kinds the core's schedule starts on their intervals (None: every kind but "full");
+    # a kind only triggered by pushes (YouTube's "push") is left out.
+    scheduled_kinds: tuple[str, ...] | None = None
     webhook_signature_header: str | None = None  # named in the 401 when it is missing
+    # A delivery whose signature fails: "reject" answers 401 (Meta, TikTok retry or alert);
+    # "drop" answers 2xx and discards it, as WebSub requires of subscribers (YouTube).
+    webhook_bad_signature: Literal["reject", "drop"] = "reject"
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -236,6 +236,11 @@ class MediaOut(BaseModel):
     engagement_rate: float | None = None
     deleted: bool = False
     deleted_at: datetime | None = None
+    # Video platforms (YouTube; null elsewhere)
+    title: str | None = None
+    duration_seconds: int | None = None
+    privacy_status: str | None = Field(default=None, description="public | unlisted | private")
+    is_short: bool | None = Field(default=None, description="YouTube Short: square or vertical and at most 3 minutes")
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "MediaOut":

@@ -117,3 +117,16 @@ async def merge_profile(store: Store, account_id: str, fields: dict[str, Any]) -
 
 async def set_sync_checkpoint(store: Store, account_id: str, stage: str, checkpoint: dict[str, Any]) -> None:
     await store.accounts.update_one({"_id": account_id}, {"$set": {f"sync_state.{stage}": checkpoint}})
+
+
+async def set_push_subscription(store: Store, account_id: str, state: dict[str, Any]) -> None:
+    """The account's push subscription (YouTube's WebSub lease): status, lease, when to renew."""
+    await store.accounts.update_one({"_id": account_id}, {"$set": {
+        "push_subscription": {**state, "at": datetime.now(UTC)}, "updated_at": datetime.now(UTC)}})
+
+
+async def push_due(store: Store, platforms: list[str], now: datetime, limit: int = 500) -> list[str]:
+    cursor = store.accounts.find(
+        {"platform": {"$in": platforms}, "status": "active", "push_subscription.renew_at": {"$lte": now}}, {"_id": 1},
+    ).limit(limit)
+    return [d["_id"] async for d in cursor]

@@ -51,7 +51,7 @@ async def write_batch(
         elif isinstance(r, CommentRecord):
             comments.append(comment_store.CommentIn(
                 account_id=account["_id"], tenant_id=account["tenant_id"], comment_id=r.platform_id,
-                text=r.text, from_id=r.from_id, from_username=r.from_username, media_id=r.media_id,
+                platform=account.get("platform") or "instagram", text=r.text, from_id=r.from_id, from_username=r.from_username, media_id=r.media_id,
                 parent_id=r.parent_id, timestamp=r.timestamp, source="sync",
             ))
         elif isinstance(r, ItemProblem):

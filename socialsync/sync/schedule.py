@@ -35,6 +35,8 @@ async def request_sync(
 
 
 def scheduled_kinds(plugin: Platform) -> tuple[str, ...]:
+    if plugin.spec.scheduled_kinds is not None:
+        return tuple(plugin.spec.scheduled_kinds)
     return tuple(k for k in plugin.spec.sync_kinds if k != "full")
 
 

@@ -20,6 +20,9 @@ NAMES = (
     "followers_count", "follows_count", "media_count", "reach", "follower_count", "views", "accounts_engaged",
     "total_interactions", "likes", "comments", "saves", "shares", "replies", "follows_and_unfollows",
     "profile_links_taps",
+    # YouTube (channel analytics by day; channel_views = the channel's lifetime view count)
+    "estimatedMinutesWatched", "averageViewDuration", "subscribersGained", "subscribersLost", "engagedViews",
+    "channel_views",
 )
 MAX_POINTS = 1000
 

@@ -18,7 +18,7 @@ from socialsync import queue
 from socialsync.logs import get_logger
 from socialsync.oauth_state import consume_state
 from socialsync.platform_inbound import record
-from socialsync.platforms.base import ConnectFailed, InboundRequest
+from socialsync.platforms.base import ConnectFailed, InboundRequest, Platform
 from socialsync.platforms.registry import UnknownPlatform
 from socialsync.plugins import INTERFACE_PLATFORMS, is_interface_platform, plugin_for, plugins_of
 from socialsync.store import platform_accounts
@@ -28,7 +28,7 @@ from webhooks.metrics import CONNECTS
 from webhooks.routes.connect import redirect_uri
 from webhooks.routes.meta_webhooks import read_limited
 from webhooks.routes.oauth import back_to_crm, invalid_link_page
-from worker.jobs.platforms import WEBHOOK_EVENT, request_sync, webhook_job_id
+from worker.jobs.platforms import PUSH_SUBSCRIBE, WEBHOOK_EVENT, push_job_id, request_sync, webhook_job_id
 
 routes = web.RouteTableDef()
 log = get_logger(__name__)
@@ -62,7 +62,8 @@ async def callback(request: web.Request) -> web.StreamResponse:
     assert plugin.connect is not None and plugin.tokens is not None
     try:
         accounts = await plugin.connect.callback(
-            platform, params=dict(request.query), redirect_uri=redirect_uri(settings.public_base, platform))
+            platform, params=dict(request.query), redirect_uri=redirect_uri(settings.public_base, platform),
+            code_verifier=state.code_verifier)
     except ConnectFailed as exc:
         raise fail(exc.code, exc.message) from None
     new = list(accounts)[0]  # type: ignore[index]
@@ -73,6 +74,9 @@ async def callback(request: web.Request) -> web.StreamResponse:
     account = await services.store.accounts.find_one({"_id": account_id})
     assert account is not None
     await request_sync(services, account, "full", "connect")
+    if getattr(plugin.inbound, "subscribe", None) is not None:
+        # Push subscriptions (YouTube's WebSub): made by the worker, renewed before the lease ends.
+        await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, datetime.now(UTC)))
     request.app[CONNECTS].labels(platform, "connected").inc()
     log.info("account connected", login=platform, tenant_id=state.tenant_id, account_id=account_id)
     params = {"status": "connected", "account_id": account_id}
@@ -81,17 +85,45 @@ async def callback(request: web.Request) -> web.StreamResponse:
     raise back_to_crm(state.return_url, **params)
 
 
-async def receive(request: web.Request) -> web.Response:
-    services, settings = request.app[SERVICES], request.app[SETTINGS]
+def _source_plugin(request: web.Request) -> Platform:
     try:
-        plugin = plugins_of(services).for_source(request.match_info.get("source") or request.path.split("/")[2])
+        plugin = plugins_of(request.app[SERVICES]).for_source(
+            request.match_info.get("source") or request.path.split("/")[2])
     except UnknownPlatform:
         raise ApiError(404, "not_found", "No such webhook source.") from None
+    if plugin.inbound is None:
+        raise ApiError(404, "not_found", "No such webhook source.")
+    return plugin
+
+
+def _inbound(request: web.Request, body: bytes = b"") -> InboundRequest:
+    return InboundRequest(request.method, dict(request.query), dict(request.headers), body,
+                          path_params={k: v for k, v in request.match_info.items() if k != "source"})
+
+
+async def handshake(request: web.Request) -> web.Response:
+    """A subscription check (WebSub's ``hub.challenge``): the plugin answers (404: not ours)."""
+    plugin = _source_plugin(request)
+    assert plugin.inbound is not None
+    answer = plugin.inbound.handshake(_inbound(request))
+    if answer.status >= 400:
+        raise ApiError(answer.status, "verification_failed", answer.body)
+    return web.Response(text=answer.body, status=answer.status, content_type=answer.content_type)
+
+
+async def receive(request: web.Request) -> web.Response:
+    services, settings = request.app[SERVICES], request.app[SETTINGS]
+    plugin = _source_plugin(request)
     assert plugin.inbound is not None
     body = await read_limited(request, settings.webhook_max_body_bytes)
-    inbound = InboundRequest(request.method, dict(request.query), dict(request.headers), body)
+    inbound = _inbound(request, body)
     if not plugin.inbound.verify(inbound, datetime.now(UTC)):
-        code = "signature_missing" if "tiktok-signature" not in {k.lower() for k in request.headers} else "signature_invalid"
+        if plugin.spec.webhook_bad_signature == "drop":
+            # WebSub: a subscriber answers 2xx to a delivery it cannot verify, and discards it.
+            log.warning("webhook delivery with a bad signature dropped", source=plugin.spec.webhook_source)
+            return web.json_response({"ok": True, "dropped": True}, status=202)
+        header = (plugin.spec.webhook_signature_header or f"{plugin.name}-signature").lower()
+        code = "signature_missing" if header not in {k.lower() for k in request.headers} else "signature_invalid"
         raise ApiError(401, code, "The signature is missing, stale or does not match the body.")
     try:
         eid, needs = await record(services, plugin.spec.webhook_source or plugin.name, body,
@@ -110,6 +142,11 @@ async def receive(request: web.Request) -> web.Response:
 # One static route per interface platform, registered before the generic /webhooks/{source} and
 # /oauth/… routes of the core (webhooks/app.py puts this module first), so these platforms are
 # served here and every other source keeps the core's dispatch.
+# A key segment (YouTube's per-channel WebSub callback token) is long, so it never shadows a
+# fixed route; the key reaches the plugin as ``InboundRequest.path_params["key"]``.
+KEY = "{key:[A-Za-z0-9_.-]{20,200}}"
 for _name in INTERFACE_PLATFORMS:
     routes.get(f"/oauth/{_name}/callback")(callback)
     routes.post(f"/webhooks/{_name}")(receive)
+    routes.get(f"/webhooks/{_name}/{KEY}")(handshake)
+    routes.post(f"/webhooks/{_name}/{KEY}")(receive)

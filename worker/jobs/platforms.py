@@ -7,7 +7,7 @@ limits, backoff on transient errors), never sleeping.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry, cron, func
@@ -32,6 +32,9 @@ SYNC = "platform.sync_run"
 TOKENS_DUE = "platform.tokens_due"
 TOKENS_REFRESH = "platform.tokens_refresh"
 WEBHOOK_EVENT = "platform.webhook_event"
+PUSH_SUBSCRIBE = "platform.push_subscribe"
+PUSH_RENEW_SHARE = 0.8  # renew a push lease when this share of it has passed
+PUSH_RETRY_SECONDS = 300.0
 
 
 def sync_job_id(account_id: str, run_id: str) -> str:
@@ -44,6 +47,10 @@ def token_job_id(account_id: str, at: datetime) -> str:
 
 def webhook_job_id(event_id: str) -> str:
     return f"pwebhook:{event_id}"
+
+
+def push_job_id(account_id: str, at: datetime) -> str:
+    return f"ppush:{account_id}:{at:%Y%m%d%H%M%S%f}"
 
 
 async def request_sync(services: Any, account: dict[str, Any], kind: str, trigger: str) -> tuple[dict[str, Any], bool]:
@@ -66,13 +73,15 @@ async def sync_run(ctx: dict[str, Any], account_id: str, run_id: str) -> str:
     try:
         return await run_sync(ctx["services"], account_id, run_id)
     except RateLimited as exc:
-        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": exc.retry_after})
-        raise Retry(defer=max(1.0, exc.retry_after)) from None
+        wait = min(exc.retry_after, ctx["services"].settings.ratelimit_max_defer_seconds)
+        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": wait})
+        raise Retry(defer=max(1.0, wait)) from None
     except PlatformError as exc:
-        if exc.kind is not ErrorKind.THROTTLED:
+        if exc.kind not in (ErrorKind.THROTTLED, ErrorKind.QUOTA_EXCEEDED):
             return await _sync_failed(ctx, exc, account_id, run_id)
-        # The platform said 429: the governor now blocks that window; come back when it frees.
-        wait = exc.retry_after or 60.0
+        # The platform said 429 / quotaExceeded: the governor now blocks that scope (a spent
+        # daily quota until its reset); come back when it frees. Deferred, never failed.
+        wait = min(exc.retry_after or 60.0, ctx["services"].settings.ratelimit_max_defer_seconds)
         await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": wait})
         raise Retry(defer=max(1.0, wait)) from None
     except (TransportError, platform_tokens.LockBusy) as exc:
@@ -82,7 +91,10 @@ async def sync_run(ctx: dict[str, Any], account_id: str, run_id: str) -> str:
 async def _sync_failed(ctx: dict[str, Any], exc: BaseException, account_id: str, run_id: str) -> str:
     if isinstance(exc, platform_tokens.LockBusy):
         raise Retry(defer=1) from None
-    retry = _retry(ctx, exc, "sync", account_id=account_id)
+    # Transient failures are counted on the run, not by arq's try counter: a day of quota
+    # deferrals (up to 24 h at ratelimit_max_defer_seconds each) must not use up the retries.
+    attempt = await sync_runs.count_transient_attempt(ctx["services"].store, run_id)
+    retry = _retry({**ctx, "job_try": attempt}, exc, "sync", account_id=account_id)
     if retry is None:
         run = await sync_runs.get(ctx["services"].store, run_id)
         if run is not None:
@@ -166,16 +178,66 @@ async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | N
     return "revoked"
 
 
+async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
+    """Subscribe (or renew) the account's push feed at the platform's hub (YouTube's WebSub),
+    and note when to renew: before the lease ends. A hub that fails (503 + Retry-After) is tried
+    again after its delay; scheduled polling keeps the account current meanwhile."""
+    from socialsync.plugins import plugin_for  # noqa: PLC0415
+    from socialsync.store import accounts as account_store  # noqa: PLC0415
+
+    services = ctx["services"]
+    doc = await account_store.get(services.store, account_id)
+    if doc is None or doc.get("status") != "active":
+        return "skipped"
+    inbound = plugin_for(services, doc["platform"]).inbound
+    subscribe = getattr(inbound, "subscribe", None)
+    if subscribe is None:
+        return "no push"
+    lease = float(getattr(inbound, "lease_seconds", 432_000))
+    now = datetime.now(UTC)
+    try:
+        status = await subscribe(doc["external_id"], services.settings.public_base)
+    except Exception as exc:  # noqa: BLE001 - the hub's failure is recorded; polling goes on
+        wait = float(getattr(exc, "retry_after", None) or PUSH_RETRY_SECONDS)
+        await platform_accounts.set_push_subscription(services.store, account_id, {
+            "status": "hub_unavailable", "error": type(exc).__name__, "retry_at": now + timedelta(seconds=wait),
+            "renew_at": now + timedelta(seconds=wait)})
+        log.warning("push subscription deferred: the hub failed", account_id=account_id, seconds=wait)
+        if int(ctx.get("job_try", 1)) >= MAX_TRIES:
+            return "hub_unavailable"  # the renew cron tries again at renew_at
+        raise Retry(defer=wait) from None
+    accepted = 200 <= int(status) < 300
+    await platform_accounts.set_push_subscription(services.store, account_id, {
+        "status": "requested" if accepted else "refused", "hub_status": int(status), "error": None,
+        "lease_seconds": lease, "requested_at": now, "expires_at": now + timedelta(seconds=lease),
+        "renew_at": now + timedelta(seconds=lease * PUSH_RENEW_SHARE if accepted else PUSH_RETRY_SECONDS * 12)})
+    return "requested" if accepted else "refused"
+
+
+async def push_renew(ctx: dict[str, Any]) -> int:
+    """Cron: re-subscribe every push feed whose lease is near its end (or whose hub failed)."""
+    services = ctx["services"]
+    now = datetime.now(UTC)
+    ids = await platform_accounts.push_due(services.store, list(INTERFACE_PLATFORMS), now)
+    for account_id in ids:
+        await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, now))
+    return len(ids)
+
+
 def functions(_settings: Settings) -> list[Function]:
     return [
         func(revoke, name="platform.revoke", max_tries=MAX_TRIES),
-        func(sync_run, name=SYNC, max_tries=MAX_TRIES + 50),  # rate-limit deferrals are not failures
+        # rate-limit deferrals are not failures (a spent YouTube day defers for hours): transient
+        # errors are counted on the run itself (_sync_failed), so arq's counter must not end it
+        func(sync_run, name=SYNC, max_tries=100_000),
         func(tokens_refresh, name=TOKENS_REFRESH, max_tries=MAX_TRIES + 50),
         func(webhook_event, name=WEBHOOK_EVENT, max_tries=5),
+        func(push_subscribe, name=PUSH_SUBSCRIBE, max_tries=MAX_TRIES),
     ]
 
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
     return [
         cron(webhook_sweep, name="platform.webhook_sweep", second={30}, unique=True),
+        cron(push_renew, name="platform.push_renew", minute={7, 37}, second={15}, unique=True),
     ]
