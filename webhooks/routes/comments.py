@@ -92,6 +92,22 @@ async def _comment(request: web.Request) -> dict[str, Any]:
     return doc
 
 
+def _moderation_allowed(services: Any, account: dict[str, Any]) -> None:
+    """422 before anything is queued: the platform has no moderation, or the person unticked
+    the scope it needs on the consent screen (``extra.capabilities.moderate_comments``)."""
+    plugin = plugin_for(services, account["platform"])
+    if not plugin.spec.has(Capability.MODERATION) or plugin.moderate is None:
+        raise ApiError(422, "capability_unavailable",
+                       f"{plugin.spec.display_name} offers no comment moderation for creators.")
+    if ((account.get("extra") or {}).get("capabilities") or {}).get("moderate_comments") is False:
+        raise ApiError(422, "missing_scope",
+                       f"The {plugin.spec.display_name} grant lacks the moderation scope; reconnect and allow it.")
+
+
+def _platform_name(comment: dict[str, Any]) -> str:
+    return {"youtube": "YouTube", "tiktok": "TikTok"}.get(str(comment.get("platform") or ""), "Instagram")
+
+
 async def _start(request: web.Request, comment: dict[str, Any], kind: str, params: dict[str, Any]) -> web.Response:
     services = request.app[SERVICES]
     account = await account_store.get(services.store, comment["account_id"])
@@ -100,10 +116,14 @@ async def _start(request: web.Request, comment: dict[str, Any], kind: str, param
             409, "account_unavailable",
             "The comment's account is not active (disconnected or needs reconnect); reconnect it first.",
         )
+    interface = is_interface_platform(account.get("platform"))
+    if interface:
+        _moderation_allowed(services, account)
     action = await action_store.create(
         services.store, tenant_id=comment["tenant_id"], account_id=comment["account_id"],
         comment_id=comment["comment_id"], kind=kind, params=params,  # type: ignore[arg-type]
     )
+    # one job for every platform: it dispatches to Instagram's moderation or the plugin's part
     await queue.enqueue(
         services.redis, queue.COMMENTS_PERFORM_ACTION, action["_id"],
         job_id=queue.comment_action_job_id(action["_id"]),
@@ -118,11 +138,12 @@ async def reply(request: web.Request) -> web.Response:
     if comment.get("parent_id"):
         raise ApiError(
             422, "cannot_reply_to_reply",
-            "Instagram only accepts replies to top-level comments; reply to the parent comment instead.",
+            f"{_platform_name(comment)} only accepts replies to top-level comments; reply to the parent comment instead.",
             parent_id=comment["parent_id"],
         )
     if comment.get("hidden"):
-        raise ApiError(422, "cannot_reply_to_hidden", "Instagram does not accept replies to a hidden comment; unhide it first.")
+        raise ApiError(422, "cannot_reply_to_hidden",
+                       f"{_platform_name(comment)} does not accept replies to a hidden comment; unhide it first.")
     return await _start(request, comment, "reply", {"message": body.message})
 
 
@@ -157,7 +178,8 @@ OPENAPI_PATHS = {
             "requestBody": request_body(ReplyIn),
             "responses": {
                 **ACCEPTED, **NOT_FOUND, **ERRORS, **CONFLICT,
-                "422": json_body(ErrorOut, "cannot_reply_to_reply / cannot_reply_to_hidden"),
+                "422": json_body(ErrorOut, "cannot_reply_to_reply / cannot_reply_to_hidden / capability_unavailable"
+                                          " / missing_scope"),
             },
         }
     },

@@ -1,9 +1,11 @@
 """comments.perform_action, comments.resolve_mention, comments.backfill_due (cron) and
 comments.backfill_account.
 
-Moderation actions are at-most-once towards Meta as far as we can tell: an action records its
-attempt before the call, and a reply whose earlier attempt may have reached Meta is first looked
-for among the comment's replies before it is posted again.
+``comments.perform_action`` is the one moderation job for every platform: it loads the action
+and dispatches by the account's platform: Instagram's moderation
+(socialsync/platforms/instagram/moderation.py: at-most-once towards Meta as far as we can tell),
+or the plugin's ``moderate`` part for interface platforms (socialsync/platform_comments.py);
+then maps the failure to a retry, a deferral (rate limits: never a failure) or a final error.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import cron, func
+from arq import Retry, cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 
@@ -21,9 +23,12 @@ from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.platforms.instagram import comments as ig_comments
-from socialsync.platforms.instagram.access import AccountAccess, AccountUnavailable, access_for
-from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
+from socialsync.platforms.instagram import moderation as ig_moderation
+from socialsync.platforms.instagram.access import AccountUnavailable, access_for
+from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
 from socialsync.platforms.instagram.plugin import graph_of
+from socialsync.plugins import is_interface_platform
+from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
@@ -37,69 +42,16 @@ BACKFILL_STATE = "comment_backfill"
 
 
 # --- moderation --------------------------------------------------------------------------------
-def _error_for(exc: BaseException) -> ActionError:
-    if isinstance(exc, GraphError):
-        code = {
-            ErrorKind.TOKEN_INVALID: "account_needs_reconnect",
-            ErrorKind.PERMISSION: "permission_missing",
-            ErrorKind.INVALID_PARAMETER: "rejected_by_platform",
-        }.get(exc.kind, "platform_error")
-        if exc.code == 100 and exc.subcode == 33:
-            code = "comment_not_found_on_platform"
-        return ActionError(code=code, message=f"{exc.message} (code {exc.code})")
-    return ActionError(code="platform_unreachable", message=str(exc))
-
-
-async def _existing_reply(services: Services, access: AccountAccess, action: dict[str, Any]) -> str | None:
-    """After an attempt that may have reached Meta: the reply it created, if any."""
-    replies = await ig_comments.list_replies(graph_of(services), access, action["comment_id"])
-    since = action["created_at"] - timedelta(seconds=5)
-    for r in replies:
-        ts = ig_comments.parse_time(r.get("timestamp"))
-        mine = (r.get("from") or {}).get("id") == access.external_id
-        if mine and r.get("text") == action["params"]["message"] and (ts is None or ts >= since):
-            return str(r["id"])
-    return None
-
-
-async def _perform(services: Services, access: AccountAccess, action: dict[str, Any]) -> dict[str, Any]:
-    kind, cid = action["kind"], action["comment_id"]
-    if kind == "reply":
-        reply_id = await _existing_reply(services, access, action) if action.get("attempted_at") else None
-        await action_store.mark_attempt(services.store, action["_id"])
-        if reply_id is None:
-            reply_id = await ig_comments.reply(graph_of(services), access, cid, action["params"]["message"])
-        parent = await comment_store.get_for_tenant(services.store, access.tenant_id, cid)
-        reply = comment_store.CommentIn(
-            account_id=access.account_id, tenant_id=access.tenant_id, comment_id=reply_id,
-            text=action["params"]["message"], from_id=access.external_id,
-            media_id=(parent or {}).get("media_id"), media_product_type=(parent or {}).get("media_product_type"),
-            parent_id=cid, timestamp=datetime.now(UTC), source="api",
-        )
-        await comment_store.upsert_many(services.store, [reply])
-        return {"reply_id": reply_id}
-    await action_store.mark_attempt(services.store, action["_id"])
-    if kind == "hide":
-        hidden = bool(action["params"]["hidden"])
-        await ig_comments.hide(graph_of(services), access, cid, hidden)
-        await comment_store.set_hidden(services.store, access.account_id, cid, hidden)
-        return {"hidden": hidden}
-    try:
-        await ig_comments.delete(graph_of(services), access, cid)
-    except GraphError as exc:
-        # Gone already (an earlier attempt deleted it, or someone else did): the goal is reached.
-        if not (exc.code == 100 and exc.subcode == 33 and action.get("attempted_at")):
-            raise
-    await comment_store.mark_deleted(services.store, access.account_id, cid)
-    return {"deleted": True}
-
-
 async def perform_action(ctx: dict[str, Any], action_id: str) -> str:
+    """One moderation action (reply / hide / delete), for any platform: load it, let the
+    platform's moderation do it once, map the failure to a retry or a final error."""
     services: Services = ctx["services"]
     action = await action_store.get(services.store, action_id)
     if action is None or action["status"] != "pending":
         return "done"
     account = await account_store.get(services.store, action["account_id"])
+    if is_interface_platform((account or {}).get("platform")):
+        return await _perform_on_plugin(ctx, action)
     try:
         access = access_for(account or {}, services.settings, services.cipher)
     except AccountUnavailable as exc:
@@ -108,16 +60,46 @@ async def perform_action(ctx: dict[str, Any], action_id: str) -> str:
         )
         return "failed"
     try:
-        result = await _perform(services, access, action)
+        result = await ig_moderation.perform(services, access, action)
     except (GraphError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, action["account_id"], max_tries=MAX_TRIES)
         if retry is not None:
             log.warning("comment action will retry", action_id=action_id, **platform_errors.describe(exc))
             raise retry from None
-        await action_store.finish(services.store, action_id, error=_error_for(exc))
+        await action_store.finish(services.store, action_id, error=ig_moderation.action_error(exc))
         return "failed"
     await action_store.finish(services.store, action_id, result=result)
     return "succeeded"
+
+
+async def _perform_on_plugin(ctx: dict[str, Any], action: dict[str, Any]) -> str:
+    """A platform served through its plugin's ``moderate`` part (YouTube…)."""
+    from socialsync import platform_comments, platform_tokens  # noqa: PLC0415
+    from socialsync.platforms.base import ErrorKind as Kind  # noqa: PLC0415
+    from socialsync.platforms.base import PlatformError  # noqa: PLC0415
+    from socialsync.platforms.base import RateLimited as Refused  # noqa: PLC0415
+    from socialsync.platforms.base import TransportError as NoAnswer  # noqa: PLC0415
+
+    services: Services = ctx["services"]
+    cap = services.settings.ratelimit_max_defer_seconds
+    try:
+        result, error = await platform_comments.perform(services, action)
+    except Refused as exc:  # the governor: a spent day, a throttle (deferred, not failed)
+        raise Retry(defer=max(1.0, min(exc.retry_after, cap))) from None
+    except platform_tokens.LockBusy:
+        raise Retry(defer=1) from None
+    except (PlatformError, NoAnswer) as exc:
+        if isinstance(exc, PlatformError) and exc.kind in (Kind.THROTTLED, Kind.QUOTA_EXCEEDED):
+            raise Retry(defer=max(1.0, min(exc.retry_after or 60.0, cap))) from None
+        attempt = int(ctx.get("job_try", 1))
+        retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRIES)
+        if retry is not None:
+            log.warning("comment action will retry", action_id=action["_id"], kind=type(exc).__name__)
+            raise retry from None
+        result, error = None, (platform_comments.action_error(exc) if isinstance(exc, PlatformError)
+                               else ActionError(code="platform_unreachable", message=str(exc)))
+    await action_store.finish(services.store, action["_id"], result=result, error=error)
+    return "failed" if error else "succeeded"
 
 
 # --- mentions ----------------------------------------------------------------------------------
@@ -229,7 +211,9 @@ async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, in
 
 def functions(_settings: Settings) -> list[Function]:
     return [
-        func(perform_action, name=queue.COMMENTS_PERFORM_ACTION, max_tries=MAX_TRIES + 1),
+        # rate-limit deferrals (a spent YouTube day: up to 24 h) must not use up arq's tries;
+        # transient failures still give up after MAX_TRIES (retry_for / platform_errors)
+        func(perform_action, name=queue.COMMENTS_PERFORM_ACTION, max_tries=500),
         func(resolve_mention, name=queue.COMMENTS_RESOLVE_MENTION, max_tries=MAX_TRIES + 1),
         func(backfill_account, name=queue.COMMENTS_BACKFILL_ACCOUNT, max_tries=MAX_TRIES + 1),
     ]
