@@ -48,6 +48,18 @@ class ContainerOut(BaseModel):
     status: str | None = None
 
 
+def _video_media(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """A platform whose request names one video (YouTube: ``video_url``) shows it as ``media``."""
+    return [{"url": request["video_url"], "kind": "video"}] if request.get("video_url") else []
+
+
+def _own_options(request: dict[str, Any]) -> dict[str, Any]:
+    """A flat platform request (YouTube's): everything but what caption/media already show."""
+    if "media" in request:
+        return {}
+    return {k: v for k, v in request.items() if k not in ("type", "caption", "title", "video_url", "publish_at")}
+
+
 class PostOut(BaseModel):
     """A publish job as the CRM sees it."""
 
@@ -87,9 +99,9 @@ class PostOut(BaseModel):
             type=request["type"],
             state=doc["state"],
             state_reason=doc.get("state_reason"),
-            caption=request.get("caption", ""),
-            media=request["media"],
-            options={k: v for k, v in (request.get("options") or {}).items() if v is not None},
+            caption=request.get("caption", request.get("title", "")),
+            media=request.get("media") or _video_media(request),
+            options={k: v for k, v in (request.get("options") or _own_options(request)).items() if v is not None},
             publish_at=request.get("publish_at"),
             created_at=doc["created_at"],
             updated_at=doc["updated_at"],
