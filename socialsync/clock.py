@@ -1,6 +1,12 @@
-"""The injectable clock: the service asks `Services.clock` for the time, never ``datetime.now()``.
+"""The injectable clock: the service asks this module for the time, never ``datetime.now()``.
 
-Tests (and the sandbox's shared clock) swap in a `ManualClock` and move time instead of sleeping.
+``clock.now()`` reads the process's current clock (``SYSTEM`` unless ``clock.use(other)`` swapped
+it); ``Services.clock`` is the same clock (`PROCESS`), so code holding the services object and
+code deep in ``store/`` agree. Tests swap in a `ManualClock` and move time instead of sleeping:
+
+    previous = clock.use(ManualClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    try: ...
+    finally: clock.use(previous)
 """
 
 from __future__ import annotations
@@ -48,3 +54,36 @@ class ManualClock:
 
 
 SYSTEM = SystemClock()
+
+
+_current: Clock = SYSTEM
+
+
+def now() -> datetime:
+    """The current moment (timezone-aware UTC) on the process's clock."""
+    return _current.now()
+
+
+def epoch() -> float:
+    """The current moment as epoch seconds on the process's clock."""
+    return _current.time()
+
+
+def use(clock: Clock) -> Clock:
+    """Make ``clock`` the process's clock; returns the one it replaces (to restore it)."""
+    global _current
+    previous, _current = _current, clock
+    return previous
+
+
+class ProcessClock:
+    """The process's current clock, whichever `use` installed (what `Services.clock` holds)."""
+
+    def now(self) -> datetime:
+        return _current.now()
+
+    def time(self) -> float:
+        return _current.time()
+
+
+PROCESS = ProcessClock()

@@ -13,7 +13,7 @@ import httpx
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
-from socialsync.clock import SYSTEM, Clock
+from socialsync.clock import PROCESS, Clock
 from socialsync.config import Settings
 from socialsync.crypto import TokenCipher
 from socialsync.platforms.registry import Registry
@@ -31,7 +31,7 @@ class Services:
     http: httpx.AsyncClient
     cipher: TokenCipher
     governor: Governor | None = field(default=None)
-    clock: Clock = field(default=SYSTEM)
+    clock: Clock = field(default=PROCESS)
     platforms: Registry = field(init=False)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from socialsync.context import Services
 from socialsync.logs import get_logger
+from socialsync import clock
 
 log = get_logger(__name__)
 
@@ -23,7 +24,7 @@ async def account_connected(services: Services, account_id: str) -> None:
 
     await queue.enqueue(
         services.redis, queue.WEBHOOKS_SUBSCRIBE, account_id,
-        job_id=queue.subscription_job_id(account_id, "subscribe", datetime.now(UTC)),
+        job_id=queue.subscription_job_id(account_id, "subscribe", clock.now()),
     )
     # issue 3: the first full sync (deterministic job id: a reconnect during a run joins it)
     from socialsync.sync.schedule import request_sync  # noqa: PLC0415
@@ -51,7 +52,7 @@ async def account_disconnected(
         from socialsync import events, queue  # noqa: PLC0415
 
         await queue.enqueue(services.redis, "platform.revoke", account_id, token_ciphertext,
-                            job_id=f"prevoke:{account_id}:{datetime.now(UTC):%Y%m%d%H%M%S}")
+                            job_id=f"prevoke:{account_id}:{clock.now():%Y%m%d%H%M%S}")
         await events.emit_account_event(services, account_id, "account.disconnected")
         return
     # issue 4: unsubscribe from Meta webhooks (needs the token: see worker/jobs/webhooks.py) and
@@ -62,7 +63,7 @@ async def account_disconnected(
 
     await queue.enqueue(
         services.redis, queue.WEBHOOKS_UNSUBSCRIBE, account_id, token_ciphertext,
-        job_id=queue.subscription_job_id(account_id, "unsubscribe", datetime.now(UTC)),
+        job_id=queue.subscription_job_id(account_id, "unsubscribe", clock.now()),
     )
     await events.emit_account_event(services, account_id, "account.disconnected")
 

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from socialsync import clock
 
 STATE_KEY = "oauth:state:{}"
 PENDING_KEY = "oauth:pending:{}"
@@ -79,4 +80,4 @@ async def take_pending(redis: Redis, state: str | None) -> PendingSelection | No
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()

@@ -17,6 +17,7 @@ from socialsync import events, queue
 from socialsync.context import Services
 from socialsync.store import posts as post_store
 from socialsync.store import webhook_events
+from socialsync import clock
 
 SYNC_KINDS = ("full", "recent", "media", "insights", "audience", "stories")
 
@@ -98,7 +99,7 @@ async def retry_post(services: Services, tenant_id: str, post_id: str, *, who: s
     account = await store.accounts.find_one({"_id": post["account_id"]}, {"status": 1})
     if (account or {}).get("status") != "active":
         raise Refused("account_not_active", "The post's account must be reconnected before a retry.")
-    now = datetime.now(UTC)
+    now = clock.now()
     doc = await post_store.compare_and_set(
         store, post_id, tick=post["tick"], states=("failed",),
         extra_filter={"tenant_id": tenant_id, "publish_attempts": post.get("publish_attempts", 0)},
@@ -121,7 +122,7 @@ async def reprocess_webhook_event(services: Services, event_id: str) -> dict[str
     """Queue a failed stored event for processing again (after the bug that failed it is fixed)."""
     doc = await services.store[webhook_events.COLLECTION].find_one_and_update(
         {"_id": event_id, "status": webhook_events.FAILED},
-        {"$set": {"status": webhook_events.PENDING, "reprocess_requested_at": datetime.now(UTC)},
+        {"$set": {"status": webhook_events.PENDING, "reprocess_requested_at": clock.now()},
          "$inc": {"reprocessed": 1}},
         return_document=ReturnDocument.AFTER, projection={"body": 0},
     )
@@ -144,7 +145,7 @@ async def resend_crm_event(services: Services, event_id: str, *, tenant_id: str 
     query: dict[str, Any] = {"_id": event_id, "delivery.status": "failed"}
     if tenant_id is not None:
         query["tenant_id"] = tenant_id
-    now = datetime.now(UTC)
+    now = clock.now()
     doc = await services.store[events.COLLECTION].find_one_and_update(
         query,
         {"$set": {"delivery.status": "pending", "delivery.next_attempt_at": now, "delivery.resent_at": now,

@@ -18,6 +18,7 @@ from socialsync.plugins import plugin_for
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionError
+from socialsync import clock
 
 ERROR_CODES = {
     ErrorKind.TOKEN_INVALID: "account_needs_reconnect",
@@ -68,7 +69,7 @@ async def perform(services: Any, action: dict[str, Any]) -> tuple[dict[str, Any]
             account_id=ref.id, tenant_id=ref.tenant_id, comment_id=str(new_id), platform=ref.platform,
             text=move.text or "",
             from_id=ref.external_id, from_username=ref.profile.get("username") if ref.profile else None,
-            media_id=(comment or {}).get("media_id"), parent_id=cid, timestamp=datetime.now(UTC), source="api",
+            media_id=(comment or {}).get("media_id"), parent_id=cid, timestamp=clock.now(), source="api",
         )
         await comment_store.upsert_many(services.store, [reply])
         return {"reply_id": str(new_id)}, None

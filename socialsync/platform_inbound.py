@@ -23,6 +23,7 @@ from socialsync.platforms.base import Change, RejectedChange
 from socialsync.plugins import plugin_for
 from socialsync.store import platform_accounts
 from socialsync.store.webhook_events import COLLECTION, event_id
+from socialsync import clock
 
 QUEUED, PROCESSED = "queued", "processed"
 
@@ -30,7 +31,7 @@ QUEUED, PROCESSED = "queued", "processed"
 async def record(services: Any, source: str, body: bytes, ttl: timedelta) -> tuple[str, bool]:
     """Store durably; (event id, needs processing). Raises PyMongoError when it cannot store."""
     eid = f"{source}:{event_id(body)}"
-    now = datetime.now(UTC)
+    now = clock.now()
     before = await services.store[COLLECTION].find_one_and_update(
         {"_id": eid},
         {"$setOnInsert": {"body": body.decode("utf-8", "replace"), "source": source, "status": QUEUED,
@@ -67,7 +68,7 @@ async def _media_changed(services: Any, platform: str, accounts: list[dict[str, 
 
     plugin = plugin_for(services, platform)
     kind = "push" if "push" in plugin.spec.sync_kinds else "recent"
-    media_id, now = str(change.data.get("media_id") or ""), datetime.now(UTC)
+    media_id, now = str(change.data.get("media_id") or ""), clock.now()
     runs = []
     for account in accounts:
         if account.get("status") != "active":
@@ -97,12 +98,12 @@ async def process_event(services: Any, eid: str) -> str:
         except Exception as exc:  # noqa: BLE001 - one bad change never takes the others with it
             results.append({"rejected": f"{type(exc).__name__} while applying", "field": item.field})
     await services.store[COLLECTION].update_one(
-        {"_id": eid}, {"$set": {"status": PROCESSED, "processed_at": datetime.now(UTC), "results": results}})
+        {"_id": eid}, {"$set": {"status": PROCESSED, "processed_at": clock.now(), "results": results}})
     return "processed"
 
 
 async def stale_queued(services: Any, older_than: timedelta, limit: int = 500) -> list[str]:
-    cutoff = datetime.now(UTC) - older_than
+    cutoff = clock.now() - older_than
     cursor = services.store[COLLECTION].find(
         {"status": QUEUED, "source": {"$exists": True}, "received_at": {"$lte": cutoff}}, {"_id": 1}).limit(limit)
     return [d["_id"] async for d in cursor]

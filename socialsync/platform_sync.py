@@ -28,6 +28,7 @@ from socialsync.store import media as media_store
 from socialsync.store import metrics as metrics_store
 from socialsync.store import platform_accounts as pstore
 from socialsync.store import sync_records, sync_runs
+from socialsync import clock
 
 
 def _media_update(account: dict[str, Any], run_id: str, record: MediaRecord, now: datetime) -> UpdateOne:
@@ -49,7 +50,7 @@ def _media_update(account: dict[str, Any], run_id: str, record: MediaRecord, now
 
 
 async def _store_batch(services: Any, account: dict[str, Any], run: dict[str, Any], batch: SyncBatch) -> dict[str, int]:
-    now = datetime.now(UTC)
+    now = clock.now()
     media, points, counts = [], [], {"media": 0, "metrics": 0}
     shared: list[CommentRecord | AudienceRecord] = []
     for record in batch.records:
@@ -73,7 +74,7 @@ async def _store_batch(services: Any, account: dict[str, Any], run: dict[str, An
 
 
 async def _lookback_ids(services: Any, account: dict[str, Any], days: int) -> list[str]:
-    since = datetime.now(UTC) - timedelta(days=days)
+    since = clock.now() - timedelta(days=days)
     cursor = services.store[media_store.COLLECTION].find(
         {"account_id": account["_id"], "deleted": False, "timestamp": {"$gte": since}}, {"external_id": 1},
     ).sort("timestamp", -1)
@@ -92,7 +93,7 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
         return "skipped"
     plugin = plugin_for(services, account["platform"])
     assert plugin.sync is not None
-    await sync_runs.update(services.store, run_id, set_={"status": "running", "started_at": run.get("started_at") or datetime.now(UTC)})
+    await sync_runs.update(services.store, run_id, set_={"status": "running", "started_at": run.get("started_at") or clock.now()})
     done = list(run.get("stages_done") or [])
     lookback = getattr(getattr(plugin, "settings", None), "lookback_days", 30)
     for stage in plugin.spec.sync_kinds.get(run["kind"], ()):
@@ -111,7 +112,7 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
             for attempt in (1, 2):
                 try:
                     async for batch in plugin.sync.stage(ref, stage, checkpoint=checkpoint, state=state,
-                                                         now=datetime.now(UTC)):
+                                                         now=clock.now()):
                         counts = await _store_batch(services, account, run, batch)
                         checkpoint = dict(batch.checkpoint)
                         await sync_runs.update(services.store, run_id, set_={f"checkpoint.{stage}": checkpoint})

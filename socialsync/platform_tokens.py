@@ -23,6 +23,7 @@ from socialsync.plugins import plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import platform_accounts as store
 from socialsync.tokens import LOCK_KEY  # the core's keeper takes the same lock: one refresh at a time
+from socialsync import clock
 
 LOCK_SECONDS = 30
 _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
@@ -60,7 +61,7 @@ async def refresh_account(services: Any, account_id: str, *, force: bool = False
         plugin = plugin_for(services, doc["platform"])
         assert plugin.tokens is not None
         ref = store.ref_of(doc, services.cipher)
-        now = datetime.now(UTC)
+        now = clock.now()
         if force and refused is not None and ref.credentials.access_token != refused:
             return "refreshed"  # another job refreshed it while we waited for the lock
         if force:
@@ -97,7 +98,7 @@ async def fresh_ref(services: Any, account_id: str) -> AccountRef | None:
     plugin = plugin_for(services, doc["platform"])
     ref = store.ref_of(doc, services.cipher)
     due = getattr(plugin.tokens, "due", None)
-    if due is not None and due(ref.credentials, datetime.now(UTC)):
+    if due is not None and due(ref.credentials, clock.now()):
         await refresh_account(services, account_id)
         doc = await account_store.get(services.store, account_id)
         if doc is None or doc.get("status") != "active":

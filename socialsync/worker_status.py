@@ -24,6 +24,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from socialsync.config import Settings
+from socialsync import clock
 
 WORKERS_KEY = "ops:workers"
 FORGET_AFTER_SECONDS = 24 * 3600
@@ -61,7 +62,7 @@ class WorkerSeen:
 
     @property
     def age_seconds(self) -> float:
-        return (datetime.now(UTC) - self.at).total_seconds()
+        return (clock.now() - self.at).total_seconds()
 
 
 async def workers(redis: Redis, *, now: float | None = None) -> list[WorkerSeen]:

@@ -24,6 +24,7 @@ from socialsync.crm_events.signing import SIGNATURE_HEADER, sign
 from socialsync.logs import get_logger
 from socialsync.store import Store
 from socialsync.store import webhook_endpoints
+from socialsync import clock
 
 log = get_logger(__name__)
 DELIVERIES = "crm_deliveries"
@@ -91,7 +92,7 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
         error = f"destination refused: {exc}"
     except httpx.HTTPError as exc:
         error = type(exc).__name__
-    at = datetime.now(UTC)
+    at = clock.now()
     await store[DELIVERIES].update_one(
         {"_id": f"{eid}:{attempt}"},
         {

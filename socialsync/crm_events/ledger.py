@@ -43,6 +43,7 @@ from socialsync import queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.store import Store
+from socialsync import clock
 
 log = get_logger(__name__)
 COLLECTION = "crm_events"
@@ -182,7 +183,7 @@ async def read_after(store: Store, tenant_id: str, after: int, limit: int) -> tu
 
 async def prune(store: Store, retention_days: float, *, now: datetime | None = None) -> int:
     """Delete numbered events older than the retention; remember the highest number dropped."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    cutoff = (now or clock.now()) - timedelta(days=retention_days)
     pipeline = [
         {"$match": {"created_at": {"$lt": cutoff}, "seq": {"$ne": None}}},
         {"$group": {"_id": "$tenant_id", "through": {"$max": "$seq"}}},

@@ -20,6 +20,7 @@ from socialsync.context import Services
 from socialsync.crm_events import ledger
 from socialsync.store import Store
 from socialsync.store import webhook_endpoints
+from socialsync import clock
 
 COLLECTION = ledger.COLLECTION
 EVENT_TYPES = (
@@ -73,7 +74,7 @@ async def emit(
     eid = event_id(tenant_id, event_key)
     await services.store[COLLECTION].update_one(
         {"_id": eid},
-        {"$setOnInsert": _document(tenant_id, event_type, data, datetime.now(UTC), deliver)},
+        {"$setOnInsert": _document(tenant_id, event_type, data, clock.now(), deliver)},
         upsert=True,
     )
     await ledger.request_sequencing(services, [tenant_id])
@@ -106,7 +107,7 @@ async def record_many(services: Services, items: Sequence[EventIn]) -> list[str]
     endpoints: dict[str, dict[str, Any]] = {
         doc["_id"]: doc async for doc in store[webhook_endpoints.COLLECTION].find({"_id": {"$in": tenants}})
     }
-    now = datetime.now(UTC)
+    now = clock.now()
     ids: list[str] = []
     deliver: dict[str, None] = {}  # ordered set of event ids to enqueue
     docs: dict[str, dict[str, Any]] = {}

@@ -28,6 +28,7 @@ from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.publishing.completion import complete
 from socialsync.store import posts
+from socialsync import clock
 
 log = get_logger(__name__)
 
@@ -76,7 +77,7 @@ async def enqueue_step(services: Services, post_id: str, tick: int, *, defer_sec
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 

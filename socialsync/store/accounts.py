@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from socialsync.crypto import TokenCipher, TokenKeyError
 from socialsync.store import Store
+from socialsync import clock
 
 AccountStatus = Literal["active", "needs_reconnect", "disconnected"]
 
@@ -113,7 +114,7 @@ async def ensure_indexes(store: Store) -> None:
 async def upsert_connected(store: Store, acc: ConnectedAccount) -> str:
     """Insert the account, or reactivate the tenant's existing record of the same platform
     account (history kept). Returns the account id. A single atomic upsert: no half state."""
-    now = datetime.now(UTC)
+    now = clock.now()
     fields = acc.model_dump(exclude={"tenant_id", "platform", "external_id"})
     fields["next_check_at"] = acc.next_check_at or now
     doc = await store.accounts.find_one_and_update(
@@ -186,7 +187,7 @@ async def list_for_tenant(
 async def disconnect(store: Store, tenant_id: str, account_id: str) -> dict[str, Any] | None:
     """Mark disconnected and drop the token in one write; history stays. None when there is no
     such account or it is already disconnected (nothing is written then)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     return await store.accounts.find_one_and_update(
         {"_id": account_id, "tenant_id": tenant_id, "status": {"$ne": "disconnected"}},
         {
@@ -203,7 +204,7 @@ async def disconnect(store: Store, tenant_id: str, account_id: str) -> dict[str,
 
 
 async def mark_needs_reconnect(store: Store, account_id: str, reason: str) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     await store.accounts.update_one(
         {"_id": account_id, "status": "active"},
         {"$set": {"status": "needs_reconnect", "status_reason": reason, "updated_at": now}},
@@ -236,7 +237,7 @@ async def store_refreshed_credentials(
 async def record_token_check(
     store: Store, account_id: str, error: str | None, *, next_check_at: datetime | None = None
 ) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     set_: dict[str, Any] = {"token_checked_at": now, "token_check_error": error, "updated_at": now}
     if next_check_at is not None:
         set_["next_check_at"] = next_check_at

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "comment_actions"
 ActionKind = Literal["reply", "hide", "delete"]
@@ -52,7 +53,7 @@ async def create(
     store: Store, *, tenant_id: str, account_id: str, comment_id: str, kind: ActionKind,
     params: dict[str, Any], platform: str = "instagram",
 ) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = clock.now()
     doc = {
         "_id": "act_" + secrets.token_hex(10),
         "tenant_id": tenant_id,
@@ -79,7 +80,7 @@ async def get_for_tenant(store: Store, tenant_id: str, action_id: str) -> dict[s
 
 
 async def mark_attempt(store: Store, action_id: str) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     await store[COLLECTION].update_one(
         {"_id": action_id, "status": "pending"},
         {"$inc": {"attempts": 1}, "$set": {"attempted_at": now, "updated_at": now}},
@@ -97,7 +98,7 @@ async def finish(
                 "status": "failed" if error else "succeeded",
                 "result": result,
                 "error": error.model_dump() if error else None,
-                "updated_at": datetime.now(UTC),
+                "updated_at": clock.now(),
             }
         },
     )

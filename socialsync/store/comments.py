@@ -19,6 +19,7 @@ from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "comments"
 MENTIONS = "mentions"
@@ -129,7 +130,7 @@ async def upsert_many(store: Store, comments: list[CommentIn]) -> list[CommentIn
     the same documents a bulk upsert of all of them would leave."""
     if not comments:
         return []
-    now = datetime.now(UTC)
+    now = clock.now()
     docs = []
     for c in comments:
         update, on_insert = _fields(c, now)
@@ -161,14 +162,14 @@ async def get_for_tenant(store: Store, tenant_id: str, comment_id: str) -> dict[
 async def set_hidden(store: Store, account_id: str, comment_id: str, hidden: bool) -> None:
     await store[COLLECTION].update_one(
         {"_id": doc_id(account_id, comment_id)},
-        {"$set": {"hidden": hidden, "updated_at": datetime.now(UTC)}},
+        {"$set": {"hidden": hidden, "updated_at": clock.now()}},
     )
 
 
 async def mark_deleted(store: Store, account_id: str, comment_id: str) -> None:
     """Deleted on the platform: kept as a tombstone (so a late re-delivery does not bring it
     back into lists), its text dropped."""
-    now = datetime.now(UTC)
+    now = clock.now()
     await store[COLLECTION].update_one(
         {"_id": doc_id(account_id, comment_id)},
         {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}, "$unset": {"text": ""}},
@@ -256,7 +257,7 @@ class MentionIn(BaseModel):
 
 async def upsert_mention(store: Store, m: MentionIn) -> bool:
     """One document per (account, media, comment); returns True when it was new."""
-    now = datetime.now(UTC)
+    now = clock.now()
     key = f"{m.account_id}:{m.media_id}:{m.comment_id or '-'}"
     set_: dict[str, Any] = {**m.model_dump(exclude_none=True), "platform": "instagram", "updated_at": now}
     on_insert: dict[str, Any] = {"created_at": now}

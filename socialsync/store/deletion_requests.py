@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "deletion_requests"
 Status = Literal["pending", "completed"]
@@ -32,7 +33,7 @@ async def create(store: Store, platform_user_id: str) -> str:
             "_id": code,
             "platform_user_id": platform_user_id,
             "status": "pending",
-            "requested_at": datetime.now(UTC),
+            "requested_at": clock.now(),
         }
     )
     return code
@@ -45,5 +46,5 @@ async def get(store: Store, code: str) -> dict[str, Any] | None:
 async def complete(store: Store, code: str, erased: dict[str, int]) -> None:
     await store[COLLECTION].update_one(
         {"_id": code},
-        {"$set": {"status": "completed", "completed_at": datetime.now(UTC), "erased": erased}},
+        {"$set": {"status": "completed", "completed_at": clock.now(), "erased": erased}},
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from socialsync.store import Store
+from socialsync import clock
 
 MIGRATIONS = "migrations"
 LEGACY_PLATFORM = "instagram"
@@ -42,7 +43,7 @@ STEPS = (("platform_fields", _platform_fields),)
 
 async def migrate(store: Store, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Run the steps not yet recorded; returns what each step changed."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     done = {d["_id"] async for d in store[MIGRATIONS].find({}, {"_id": 1})}
     report: dict[str, dict[str, int]] = {}
     for name, step in STEPS:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from socialsync.store import Store
+from socialsync import clock
 
 AUDIT = "ops_audit"
 SYNC_RUNS = "sync_runs"
@@ -54,7 +55,7 @@ class Overview:
     failed_posts: list[dict[str, Any]]  # newest first
     webhooks: dict[str, Any]
     crm: dict[str, Any]
-    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    generated_at: datetime = field(default_factory=lambda: clock.now())
 
     @property
     def platforms(self) -> list[str]:
@@ -330,7 +331,7 @@ async def audit(
 ) -> dict[str, Any]:
     """Record an operator action (who, what, when, and how it went)."""
     doc = {
-        "_id": "aud_" + secrets.token_hex(8), "at": datetime.now(UTC), "who": who, "action": action,
+        "_id": "aud_" + secrets.token_hex(8), "at": clock.now(), "who": who, "action": action,
         "subject": subject, "outcome": outcome, "detail": detail, "session": session, "remote": remote,
     }
     await store[AUDIT].insert_one(doc)

@@ -19,13 +19,14 @@ from pymongo import ReturnDocument
 from socialsync.crypto import TokenCipher
 from socialsync.platforms.base import AccountRef, Credentials, NewAccount
 from socialsync.store import Store
+from socialsync import clock
 
 
 async def upsert_new_account(
     store: Store, cipher: TokenCipher, *, tenant_id: str, platform: str, new: NewAccount,
     user_ref: str | None, next_check_at: datetime,
 ) -> str:
-    now = datetime.now(UTC)
+    now = clock.now()
     creds = new.credentials
     set_: dict[str, Any] = {
         "login": new.login, "username": new.username, "name": new.name,
@@ -73,7 +74,7 @@ async def store_credentials(
     store: Store, cipher: TokenCipher, doc: dict[str, Any], new: Credentials, next_check_at: datetime,
 ) -> bool:
     """Replace the pair ``doc`` holds by ``new`` (only if the stored pair is still ``doc``'s)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     set_: dict[str, Any] = {
         "token.ciphertext": cipher.encrypt(new.access_token), "token.issued_at": now,
         "token.expires_at": new.access_expires_at, "next_check_at": next_check_at,
@@ -92,7 +93,7 @@ async def store_credentials(
 
 
 async def set_next_check(store: Store, account_id: str, at: datetime, error: str | None = None) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     await store.accounts.update_one({"_id": account_id}, {"$set": {
         "next_check_at": at, "token_checked_at": now, "token_check_error": error, "updated_at": now}})
 
@@ -111,7 +112,7 @@ async def find_by_external_id(store: Store, platform: str, external_id: str) -> 
 
 async def merge_profile(store: Store, account_id: str, fields: dict[str, Any]) -> None:
     top = {k: fields[k] for k in ("username", "name", "profile_picture_url") if fields.get(k) is not None}
-    set_ = {**{f"profile.{k}": v for k, v in fields.items()}, **top, "updated_at": datetime.now(UTC)}
+    set_ = {**{f"profile.{k}": v for k, v in fields.items()}, **top, "updated_at": clock.now()}
     await store.accounts.update_one({"_id": account_id}, {"$set": set_})
 
 
@@ -122,7 +123,7 @@ async def set_sync_checkpoint(store: Store, account_id: str, stage: str, checkpo
 async def set_push_subscription(store: Store, account_id: str, state: dict[str, Any]) -> None:
     """The account's push subscription (YouTube's WebSub lease): status, lease, when to renew."""
     await store.accounts.update_one({"_id": account_id}, {"$set": {
-        "push_subscription": {**state, "at": datetime.now(UTC)}, "updated_at": datetime.now(UTC)}})
+        "push_subscription": {**state, "at": clock.now()}, "updated_at": clock.now()}})
 
 
 async def push_due(store: Store, platforms: list[str], now: datetime, limit: int = 500) -> list[str]:

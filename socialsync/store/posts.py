@@ -16,6 +16,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "publish_jobs"
 PostState = Literal[
@@ -126,7 +127,7 @@ async def ensure_indexes(store: Store) -> None:
 
 def new_post_id() -> str:
     # Time-ordered prefix: ids sort by creation, which gives a stable paging cursor.
-    return f"post_{int(datetime.now(UTC).timestamp() * 1000):013x}{secrets.token_hex(5)}"
+    return f"post_{int(clock.now().timestamp() * 1000):013x}{secrets.token_hex(5)}"
 
 
 async def insert_or_existing(store: Store, doc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -166,7 +167,7 @@ async def list_for_account(
 
 async def cancel(store: Store, tenant_id: str, post_id: str) -> dict[str, Any] | None:
     """Cancel while nothing is being published; None when the post is not cancellable."""
-    now = datetime.now(UTC)
+    now = clock.now()
     return await store[COLLECTION].find_one_and_update(
         {"_id": post_id, "tenant_id": tenant_id, "state": {"$in": list(CANCELLABLE_STATES)}},
         {
@@ -198,7 +199,7 @@ async def compare_and_set(
         query["tick"] = tick
     if states is not None:
         query["state"] = {"$in": list(states)}
-    update: dict[str, Any] = {"$set": {**set_fields, "updated_at": datetime.now(UTC)}}
+    update: dict[str, Any] = {"$set": {**set_fields, "updated_at": clock.now()}}
     if unset:
         update["$unset"] = {name: "" for name in unset}
     if inc:

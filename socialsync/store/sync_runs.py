@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "sync_runs"
 SyncKind = Literal["full", "recent", "media", "insights", "audience", "stories"]
@@ -38,7 +39,7 @@ async def start_or_join(
 ) -> tuple[dict[str, Any], bool]:
     """The account's running run (joined), or a new one. Returns (run, created)."""
     run_id = new_run_id()
-    now = datetime.now(UTC)
+    now = clock.now()
     claimed = await store.accounts.update_one(
         {"_id": account["_id"], "$or": [{"sync_active_run": None}, {"sync_active_run": {"$exists": False}}]},
         {"$set": {"sync_active_run": run_id}},
@@ -94,7 +95,7 @@ async def add_error(store: Store, run_id: str, error: dict[str, Any]) -> None:
 
 async def finish(store: Store, run: dict[str, Any], status: str, *, reason: str | None = None) -> None:
     """Close the run and free the account for the next one (only if it is still ours)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     await store[COLLECTION].update_one(
         {"_id": run["_id"]}, {"$set": {"status": status, "finished_at": now, "reason": reason}}
     )
@@ -107,7 +108,7 @@ async def finish(store: Store, run: dict[str, Any], status: str, *, reason: str 
 
 async def record_skip(store: Store, account: dict[str, Any], kind: str, trigger: str, reason: str) -> dict[str, Any]:
     """An account that cannot sync (needs reconnect, disconnected) says so in a run of its own."""
-    now = datetime.now(UTC)
+    now = clock.now()
     run = {
         "_id": new_run_id(), "account_id": account["_id"], "tenant_id": account["tenant_id"], "kind": kind,
         "platform": account.get("platform") or "instagram",

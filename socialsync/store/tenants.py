@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 
 from socialsync.store import Store
+from socialsync import clock
 
 KEY_PREFIX = "ssk_"
 
@@ -33,7 +34,7 @@ async def ensure_indexes(store: Store) -> None:
 async def create_tenant(store: Store, name: str) -> NewTenant:
     tenant_id = "ten_" + secrets.token_hex(8)
     api_key = KEY_PREFIX + secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
+    now = clock.now()
     await store.tenants.insert_one({"_id": tenant_id, "name": name, "created_at": now})
     await store.api_keys.insert_one(
         {"_id": hash_api_key(api_key), "tenant_id": tenant_id, "hint": api_key[:8], "created_at": now}

@@ -14,6 +14,7 @@ from pymongo import ReturnDocument
 
 from socialsync.crypto import TokenCipher
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "webhook_endpoints"
 
@@ -31,7 +32,7 @@ async def put(
 ) -> tuple[dict[str, Any], str | None]:
     """Create or update the tenant's endpoint. Returns (doc, secret): the plaintext secret only
     when it was created now (first registration or ``rotate``)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     existing = await store[COLLECTION].find_one({"_id": tenant_id}, {"_id": 1})
     secret = new_secret() if existing is None or rotate else None
     fields: dict[str, Any] = {"url": url, "events": events, "updated_at": now}

@@ -23,6 +23,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from socialsync.store import Store
+from socialsync import clock
 
 COLLECTION = "webhook_events"
 PENDING = "pending"
@@ -52,7 +53,7 @@ async def record(
     the MongoDB-wire server far less than an upsert); a re-delivery falls back to the upsert.
     ``rejected``: the changes that cannot be applied, with their reasons (for operators)."""
     eid = event_id(body, source)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     new = {
         "source": source,
         "body": body.decode("utf-8"),
@@ -96,7 +97,7 @@ async def pending_page(store: Store, *, limit: int) -> list[dict[str, Any]]:
 async def mark_processed(store: Store, eid: str, result: dict[str, Any]) -> None:
     await store[COLLECTION].update_one(
         {"_id": eid},
-        {"$set": {"status": PROCESSED, "processed_at": datetime.now(UTC), "result": result}},
+        {"$set": {"status": PROCESSED, "processed_at": clock.now(), "result": result}},
     )
 
 
@@ -106,7 +107,7 @@ async def mark_processed_many(store: Store, page: str, results: dict[str, dict[s
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
     for eid, result in results.items():
         groups.setdefault(tuple(sorted(result.items())), []).append(eid)
-    now = datetime.now(UTC)
+    now = clock.now()
     written = 0
     for result_items, ids in groups.items():
         done = await store[COLLECTION].update_many(
@@ -122,7 +123,7 @@ async def mark_failed(store: Store, eid: str, error: str) -> None:
     with the error for a replay (``webhooks.process_event``) once fixed."""
     await store[COLLECTION].update_one(
         {"_id": eid, "status": PENDING},
-        {"$set": {"status": FAILED, "failed_at": datetime.now(UTC), "error": error}},
+        {"$set": {"status": FAILED, "failed_at": clock.now(), "error": error}},
     )
 
 

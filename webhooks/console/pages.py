@@ -17,6 +17,7 @@ from socialsync.store import ops as ops_store
 from webhooks.console import charts, snapshot
 from webhooks.console.render import error, page
 from webhooks.keys import SERVICES
+from socialsync import clock
 
 ID = re.compile(r"^[A-Za-z0-9_:.\-]{1,120}$")
 PLATFORM = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -151,7 +152,7 @@ async def account(request: web.Request) -> web.Response:
     doc = await ops_store.account(store, account_id)
     if doc is None:
         return _missing(request, "account")
-    since = datetime.now(UTC) - timedelta(days=CHART_DAYS)
+    since = clock.now() - timedelta(days=CHART_DAYS)
     (series, (runs, posts), comments, audit) = await asyncio.gather(
         ops_store.metric_series(store, account_id, ("followers_count", "reach", "views"), since=since),
         ops_store.account_activity(store, account_id),

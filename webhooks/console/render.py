@@ -18,6 +18,7 @@ import jinja2
 from aiohttp import web
 
 from webhooks.errors import error_response
+from socialsync import clock
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -51,7 +52,7 @@ def _ago(value: Any) -> str:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        seconds = (datetime.now(UTC) - value).total_seconds()
+        seconds = (clock.now() - value).total_seconds()
     elif isinstance(value, int | float):
         seconds = float(value)
     else:

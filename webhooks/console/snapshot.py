@@ -19,6 +19,7 @@ from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.store import ops as ops_store
 from socialsync.store.ops import Overview
+from socialsync import clock
 
 log = get_logger(__name__)
 KEY = "ops:overview"
@@ -31,7 +32,7 @@ TASKS = web.AppKey("ops_snapshot_tasks", set)
 
 async def compute(services: Services) -> Overview:
     stuck_after = timedelta(seconds=services.settings.publish_stuck_after_seconds)
-    overview = await ops_store.overview(services.store, now=datetime.now(UTC), stuck_after=stuck_after)
+    overview = await ops_store.overview(services.store, now=clock.now(), stuck_after=stuck_after)
     await services.redis.set(KEY, ops_store.overview_to_json(overview), ex=KEEP_SECONDS)
     return overview
 
@@ -51,7 +52,7 @@ async def current(app: web.Application, services: Services) -> Overview:
     if raw is None:
         return await compute(services)
     overview = ops_store.overview_from_json(raw)
-    age = (datetime.now(UTC) - overview.generated_at).total_seconds()
+    age = (clock.now() - overview.generated_at).total_seconds()
     if age > FRESH_SECONDS and await services.redis.set(LOCK, str(time.time()), nx=True, ex=LOCK_SECONDS):
         task = asyncio.create_task(_refresh(services))
         app[TASKS].add(task)

@@ -29,6 +29,7 @@ from webhooks.routes.connect import redirect_uri
 from webhooks.routes.meta_webhooks import read_limited
 from webhooks.routes.oauth import back_to_crm, invalid_link_page
 from worker.jobs.platforms import PUSH_SUBSCRIBE, WEBHOOK_EVENT, push_job_id, request_sync, webhook_job_id
+from socialsync import clock
 
 routes = web.RouteTableDef()
 log = get_logger(__name__)
@@ -69,14 +70,14 @@ async def callback(request: web.Request) -> web.StreamResponse:
     new = list(accounts)[0]  # type: ignore[index]
     account_id = await platform_accounts.upsert_new_account(
         services.store, services.cipher, tenant_id=state.tenant_id, platform=platform, new=new,
-        user_ref=state.user_ref, next_check_at=plugin.tokens.next_check_at(new.credentials, datetime.now(UTC)),
+        user_ref=state.user_ref, next_check_at=plugin.tokens.next_check_at(new.credentials, clock.now()),
     )
     account = await services.store.accounts.find_one({"_id": account_id})
     assert account is not None
     await request_sync(services, account, "full", "connect")
     if getattr(plugin.inbound, "subscribe", None) is not None:
         # Push subscriptions (YouTube's WebSub): made by the worker, renewed before the lease ends.
-        await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, datetime.now(UTC)))
+        await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, clock.now()))
     request.app[CONNECTS].labels(platform, "connected").inc()
     log.info("account connected", login=platform, tenant_id=state.tenant_id, account_id=account_id)
     params = {"status": "connected", "account_id": account_id}
@@ -117,7 +118,7 @@ async def receive(request: web.Request) -> web.Response:
     assert plugin.inbound is not None
     body = await read_limited(request, settings.webhook_max_body_bytes)
     inbound = _inbound(request, body)
-    if not plugin.inbound.verify(inbound, datetime.now(UTC)):
+    if not plugin.inbound.verify(inbound, clock.now()):
         if plugin.spec.webhook_bad_signature == "drop":
             # WebSub: a subscriber answers 2xx to a delivery it cannot verify, and discards it.
             log.warning("webhook delivery with a bad signature dropped", source=plugin.spec.webhook_source)

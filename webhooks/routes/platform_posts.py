@@ -26,6 +26,7 @@ from socialsync.store import platform_accounts
 from socialsync.store import posts as post_store
 from webhooks.errors import ApiError
 from webhooks.keys import SERVICES
+from socialsync import clock
 
 routes = web.RouteTableDef()  # served through posts.py's route
 _WHEN = TypeAdapter(AwareDatetime)
@@ -72,7 +73,7 @@ async def create_platform_post(request: web.Request, account: dict[str, Any], te
         plugin = plugin_for(services, account["platform"])
         if plugin.publish is None:
             raise ApiError(422, "capability_unavailable", f"{plugin.spec.display_name} cannot publish.")
-        now = datetime.now(UTC)
+        now = clock.now()
         settings = services.settings
         # publish_at is the core's unless the platform schedules by itself (YouTube's publishAt).
         own_schedule = bool(getattr(plugin.publish, "handles_publish_at", False))

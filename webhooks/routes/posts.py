@@ -28,6 +28,7 @@ from webhooks.keys import SERVICES
 from webhooks.routes.platform_posts import create_platform_post
 from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
 from webhooks.params import PageQuery, parse_headers, parse_query
+from socialsync import clock
 
 routes = web.RouteTableDef()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -83,7 +84,7 @@ async def create_post(request: web.Request) -> web.Response:
         replay = _replay(existing, fingerprint, account["_id"])
         if not dry_run:
             return replay
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         check_post(body, account=account, now=now,
                    horizon=timedelta(days=services.settings.publish_schedule_horizon_days))

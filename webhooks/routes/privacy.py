@@ -21,6 +21,7 @@ from socialsync.store.deletion_requests import DeletionStatus
 from webhooks.boundary import FORM_TYPES, read_form
 from webhooks.errors import ApiError, not_found
 from webhooks.keys import SERVICES, SETTINGS
+from socialsync import clock
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
@@ -50,7 +51,7 @@ async def deauthorize(request: web.Request) -> web.Response:
     )
     ids = [a["_id"] async for a in found]
     for account_id in ids:
-        now = datetime.now(UTC)
+        now = clock.now()
         doc = await services.store.accounts.find_one_and_update(
             {"_id": account_id, "status": {"$ne": "disconnected"}},
             {

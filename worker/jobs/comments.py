@@ -35,6 +35,7 @@ from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionError
 from worker.jobs import platform_errors
 from worker.jobs.webhooks import emit_comment_events
+from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 6
@@ -144,7 +145,7 @@ def jitter_seconds(account_id: str, spread: int) -> int:
 
 async def backfill_due(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
-    now = datetime.now(UTC)
+    now = clock.now()
     found = services.store.accounts.find({"status": "active", "platform": "instagram"}, {"_id": 1})
     count = 0
     async for acc in found:
@@ -166,7 +167,7 @@ async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, in
         access = access_for(account or {}, services.settings, services.cipher)
     except AccountUnavailable:
         return "unavailable"
-    since = datetime.now(UTC) - timedelta(days=services.settings.comments_backfill_lookback_days)
+    since = clock.now() - timedelta(days=services.settings.comments_backfill_lookback_days)
     state_col = services.store[BACKFILL_STATE]
     stats = {"media": 0, "media_read": 0, "comments": 0, "new": 0}
     try:
@@ -197,7 +198,7 @@ async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, in
             stats["new"] += len(new)
             await state_col.update_one(
                 {"_id": key},
-                {"$set": {"account_id": account_id, "comments_count": count, "read_at": datetime.now(UTC)}},
+                {"$set": {"account_id": account_id, "comments_count": count, "read_at": clock.now()}},
                 upsert=True,
             )
     except (GraphError, RateLimited, TransportError) as exc:

@@ -24,6 +24,7 @@ from socialsync.plugins import INTERFACE_PLATFORMS
 from socialsync.retry import retry_for
 from socialsync.store import platform_accounts
 from socialsync.store import sync_runs
+from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 8
@@ -106,7 +107,7 @@ async def _sync_failed(ctx: dict[str, Any], exc: BaseException, account_id: str,
 
 async def tokens_due(ctx: dict[str, Any]) -> int:
     services = ctx["services"]
-    now = datetime.now(UTC)
+    now = clock.now()
     ids = await platform_accounts.due_for_check(services.store, list(INTERFACE_PLATFORMS), now)
     for account_id in ids:
         await queue.enqueue(services.redis, TOKENS_REFRESH, account_id, job_id=token_job_id(account_id, now))
@@ -139,7 +140,7 @@ async def webhook_sweep(ctx: dict[str, Any]) -> int:
 
     services = ctx["services"]
     ids = await stale_queued(services, timedelta(seconds=services.settings.webhook_sweep_after_seconds))
-    now = datetime.now(UTC)
+    now = clock.now()
     for eid in ids:
         await queue.enqueue(services.redis, WEBHOOK_EVENT, eid, job_id=f"{webhook_job_id(eid)}:{now:%Y%m%d%H%M}")
     return len(ids)
@@ -194,7 +195,7 @@ async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
     if subscribe is None:
         return "no push"
     lease = float(getattr(inbound, "lease_seconds", 432_000))
-    now = datetime.now(UTC)
+    now = clock.now()
     try:
         status = await subscribe(doc["external_id"], services.settings.public_base)
     except Exception as exc:  # noqa: BLE001 - the hub's failure is recorded; polling goes on
@@ -217,7 +218,7 @@ async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
 async def push_renew(ctx: dict[str, Any]) -> int:
     """Cron: re-subscribe every push feed whose lease is near its end (or whose hub failed)."""
     services = ctx["services"]
-    now = datetime.now(UTC)
+    now = clock.now()
     ids = await platform_accounts.push_due(services.store, list(INTERFACE_PLATFORMS), now)
     for account_id in ids:
         await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, now))

@@ -39,6 +39,7 @@ from socialsync.store import comments as comment_store
 from socialsync.store import webhook_events
 from worker.jobs import platform_errors
 from socialsync.retry import retry_for
+from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 6
@@ -258,7 +259,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
     """Crash safety: queue a drain when events have been pending longer than the configured
     delay (their enqueue was lost, or the drain holding them died and no delivery came since)."""
     services: Services = ctx["services"]
-    now = datetime.now(UTC)
+    now = clock.now()
     older_than = now - timedelta(seconds=services.settings.webhook_sweep_after_seconds)
     if not await webhook_events.has_pending(services.store, older_than=older_than):
         return 0
@@ -270,7 +271,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
 # --- subscriptions -----------------------------------------------------------------------------
 async def _set_subscription(services: Services, account_id: str, state: dict[str, Any]) -> None:
     await services.store.accounts.update_one(
-        {"_id": account_id}, {"$set": {"webhook_subscription": {**state, "at": datetime.now(UTC)}}}
+        {"_id": account_id}, {"$set": {"webhook_subscription": {**state, "at": clock.now()}}}
     )
 
 

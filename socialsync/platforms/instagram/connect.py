@@ -15,6 +15,7 @@ from socialsync.platforms.instagram import oauth
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import GraphError, TransportError
 from socialsync.store.accounts import ConnectedAccount, StoredToken
+from socialsync import clock
 
 IG_LONG_LIVED_DEFAULT = timedelta(days=60)
 
@@ -60,7 +61,7 @@ async def connect_instagram_login(
         "profile_fetch_failed", "Reading the Instagram profile",
         oauth.instagram_login_profile(graph, settings, long_lived.access_token),
     )
-    issued = datetime.now(UTC)
+    issued = clock.now()
     lifetime = timedelta(seconds=long_lived.expires_in) if long_lived.expires_in else IG_LONG_LIVED_DEFAULT
     return ConnectedAccount(
         tenant_id=state.tenant_id,
@@ -162,7 +163,7 @@ async def connect_facebook_page(
         token=StoredToken(
             ciphertext=page.page_token_ciphertext,  # a page token from a long-lived user token
             kind="fb_page",
-            issued_at=datetime.now(UTC),
+            issued_at=clock.now(),
             expires_at=None,
         ),
     )

@@ -18,6 +18,7 @@ from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionError
+from socialsync import clock
 
 
 def action_error(exc: BaseException) -> ActionError:
@@ -57,7 +58,7 @@ async def perform(services: Services, access: AccountAccess, action: dict[str, A
             account_id=access.account_id, tenant_id=access.tenant_id, comment_id=reply_id,
             text=action["params"]["message"], from_id=access.external_id,
             media_id=(parent or {}).get("media_id"), media_product_type=(parent or {}).get("media_product_type"),
-            parent_id=cid, timestamp=datetime.now(UTC), source="api",
+            parent_id=cid, timestamp=clock.now(), source="api",
         )
         await comment_store.upsert_many(services.store, [reply])
         return {"reply_id": reply_id}

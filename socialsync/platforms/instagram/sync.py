@@ -33,6 +33,7 @@ from socialsync.store import audience as audience_store
 from socialsync.store import media as media_store
 from socialsync.store import metrics as metrics_store
 from socialsync.store import sync_runs
+from socialsync import clock
 
 log = get_logger(__name__)
 
@@ -72,7 +73,7 @@ class AccountSync(MediaListing):
         self.run = run
         self.access = access
         self.heartbeat = heartbeat
-        self.now = datetime.now(UTC)
+        self.now = clock.now()
         self.calls = 0  # answered calls not yet added to the run document
         self.counts: Counter[str] = Counter()  # item counts not yet added to the run document
         self.partial = bool(run.get("errors"))
@@ -94,7 +95,7 @@ class AccountSync(MediaListing):
 
     async def save(self, stage: str | None = None, items: dict[str, int] | None = None) -> None:
         """Persist the checkpoint, the calls spent and item counts (one write)."""
-        set_: dict[str, Any] = {"checkpoint": self.checkpoint, "updated_at": datetime.now(UTC)}
+        set_: dict[str, Any] = {"checkpoint": self.checkpoint, "updated_at": clock.now()}
         inc: dict[str, Any] = {"api_calls": self.calls}
         self.counts.update(items or {})
         for name, count in self.counts.items():
@@ -111,7 +112,7 @@ class AccountSync(MediaListing):
 
     async def record_error(self, stage: str, exc: GraphError | None = None, **extra: Any) -> None:
         self.partial = True
-        error = {"stage": stage, "at": datetime.now(UTC), **extra}
+        error = {"stage": stage, "at": clock.now(), **extra}
         if exc is not None:
             error.update(exc.describe())
         await sync_runs.add_error(self.store, self.run["_id"], error)

@@ -19,6 +19,7 @@ from socialsync.platforms.base import (
 )
 from socialsync.platforms.tiktok.client import TikTokClient
 from socialsync.platforms.tiktok.profile import profile_fields, profile_from_user
+from socialsync import clock
 
 TOKEN_KIND = "tiktok_oauth"
 
@@ -70,7 +71,7 @@ class TikTokConnector:
         code = params.get("code", "")
         if not code:
             raise ConnectFailed("invalid_callback", "no code in the callback")
-        now = datetime.now(UTC)
+        now = clock.now()
         try:
             answer = await self.exchange(code, redirect_uri)
             credentials = credentials_from(answer, now)

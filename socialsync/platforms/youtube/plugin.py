@@ -34,6 +34,7 @@ from socialsync.platforms.youtube.settings import (
     OAUTH2_URL,
     YouTubeSettings,
 )
+from socialsync import clock
 
 SPEC = PlatformSpec(
     name="youtube",
@@ -102,7 +103,7 @@ def to_platform_error(error: yt_errors.YouTubeError, now: float | None = None) -
             kind = ErrorKind.UNKNOWN
     retry_after: float | None = None
     if kind is ErrorKind.QUOTA_EXCEEDED:
-        moment = datetime.now(UTC).timestamp() if now is None else now
+        moment = clock.now().timestamp() if now is None else now
         retry_after = next_reset(moment) - moment
     elif isinstance(error, yt_errors.RateLimited):
         retry_after = error.retry_after
