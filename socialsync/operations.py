@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from socialsync import events, queue
 from socialsync.context import Services
+from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
 from socialsync.store import webhook_events
 from socialsync import clock
@@ -96,8 +97,7 @@ async def retry_post(services: Services, tenant_id: str, post_id: str, *, who: s
         raise Missing("post")
     if (why := retry_refusal(post)) is not None:
         raise Refused("post_not_retryable", why)
-    account = await store.accounts.find_one({"_id": post["account_id"]}, {"status": 1})
-    if (account or {}).get("status") != "active":
+    if await account_store.status_of(store, post["account_id"]) != "active":
         raise Refused("account_not_active", "The post's account must be reconnected before a retry.")
     now = clock.now()
     doc = await post_store.compare_and_set(
@@ -120,17 +120,11 @@ async def retry_post(services: Services, tenant_id: str, post_id: str, *, who: s
 # --- webhook events -----------------------------------------------------------------------------
 async def reprocess_webhook_event(services: Services, event_id: str) -> dict[str, Any]:
     """Queue a failed stored event for processing again (after the bug that failed it is fixed)."""
-    doc = await services.store[webhook_events.COLLECTION].find_one_and_update(
-        {"_id": event_id, "status": webhook_events.FAILED},
-        {"$set": {"status": webhook_events.PENDING, "reprocess_requested_at": clock.now()},
-         "$inc": {"reprocessed": 1}},
-        return_document=ReturnDocument.AFTER, projection={"body": 0},
-    )
+    doc, status = await webhook_events.requeue_failed(services.store, event_id)
     if doc is None:
-        current = await services.store[webhook_events.COLLECTION].find_one({"_id": event_id}, {"status": 1})
-        if current is None:
+        if status is None:
             raise Missing("webhook event")
-        raise Refused("event_not_failed", f"The event is {current['status']}: only a failed event is reprocessed.")
+        raise Refused("event_not_failed", f"The event is {status}: only a failed event is reprocessed.")
     # Pending again, so the sweeper would also find it; the job does it now. A job id per
     # reprocess request (webhook_event_job_id's sweep number), so a second request is not refused.
     await queue.enqueue(services.redis, queue.WEBHOOKS_PROCESS_EVENT, event_id,

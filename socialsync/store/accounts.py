@@ -203,6 +203,41 @@ async def disconnect(store: Store, tenant_id: str, account_id: str) -> dict[str,
     )
 
 
+async def disconnect_platform_user(store: Store, platform_user_id: str, reason: str) -> list[str]:
+    """Disconnect every connected account of one platform user, in any tenant (a platform's
+    deauthorize callback), dropping the tokens; returns the ids this call disconnected."""
+    found = store.accounts.find({"platform_user_id": platform_user_id, "status": {"$ne": "disconnected"}}, {"_id": 1})
+    done: list[str] = []
+    for account_id in [a["_id"] async for a in found]:
+        now = clock.now()
+        doc = await store.accounts.find_one_and_update(
+            {"_id": account_id, "status": {"$ne": "disconnected"}},
+            {"$set": {"status": "disconnected", "status_reason": reason, "disconnected_at": now, "updated_at": now},
+             "$unset": {"token": "", "refresh": ""}},
+            return_document=ReturnDocument.AFTER, projection={"_id": 1},
+        )
+        if doc is not None:
+            done.append(account_id)
+    return done
+
+
+async def get_public(store: Store, account_id: str) -> dict[str, Any] | None:
+    """The account without its (encrypted) credentials, for pages and logs."""
+    return await store.accounts.find_one({"_id": account_id}, {"token": 0, "refresh": 0})
+
+
+async def status_of(store: Store, account_id: str) -> str | None:
+    doc = await store.accounts.find_one({"_id": account_id}, {"status": 1})
+    return None if doc is None else doc.get("status")
+
+
+async def set_webhook_subscription(store: Store, account_id: str, state: dict[str, Any]) -> None:
+    """The account's platform webhook subscription as last seen (``at`` = when)."""
+    await store.accounts.update_one(
+        {"_id": account_id}, {"$set": {"webhook_subscription": {**state, "at": clock.now()}}}
+    )
+
+
 async def mark_needs_reconnect(store: Store, account_id: str, reason: str) -> None:
     now = clock.now()
     await store.accounts.update_one(

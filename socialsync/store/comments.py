@@ -23,6 +23,8 @@ from socialsync import clock
 
 COLLECTION = "comments"
 MENTIONS = "mentions"
+# Per-media high-water marks of the comment backfill (what it has already seen).
+BACKFILL = "comment_backfill"
 DUPLICATE_KEY = 11000
 Source = Literal["webhook", "sync", "api"]
 

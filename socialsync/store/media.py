@@ -247,3 +247,9 @@ class MediaOut(BaseModel):
         data = {k: v for k, v in doc.items() if k in cls.model_fields and k != "id"}
         data.setdefault("synced_at", doc.get("updated_at"))  # stored before synced_at existed
         return cls(id=doc["external_id"], **data)
+
+
+async def page(store: Store, query: dict[str, Any], field: str, direction: int, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` media matching ``query``, ordered by ``field`` (then id, so pages are stable)."""
+    cursor = store[COLLECTION].find(query).sort([(field, direction), ("_id", 1)]).limit(limit)
+    return [d async for d in cursor]

@@ -132,3 +132,17 @@ async def has_pending(store: Store, *, older_than: datetime | None = None) -> bo
     if older_than is not None:
         query["received_at"] = {"$lte": older_than}
     return await store[COLLECTION].find_one(query, {"_id": 1}) is not None
+
+
+async def requeue_failed(store: Store, eid: str) -> tuple[dict[str, Any] | None, str | None]:
+    """A failed event back to pending (an operator's reprocess). Returns (the event without its
+    body, None) or (None, its current status) — status None when there is no such event."""
+    doc = await store[COLLECTION].find_one_and_update(
+        {"_id": eid, "status": FAILED},
+        {"$set": {"status": PENDING, "reprocess_requested_at": clock.now()}, "$inc": {"reprocessed": 1}},
+        return_document=ReturnDocument.AFTER, projection={"body": 0},
+    )
+    if doc is not None:
+        return doc, None
+    current = await store[COLLECTION].find_one({"_id": eid}, {"status": 1})
+    return None, None if current is None else current["status"]

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from socialsync import operations
+from socialsync.store import accounts as account_store
 from socialsync.store import ops as ops_store
 from webhooks.console.pages import _id
 from webhooks.console.render import error
@@ -37,7 +38,7 @@ async def _act(
 
 
 async def _account(request: web.Request) -> dict[str, Any]:
-    doc = await request.config_dict[SERVICES].store.accounts.find_one({"_id": _id(request)}, {"token": 0})
+    doc = await account_store.get_public(request.config_dict[SERVICES].store, _id(request))
     if doc is None:
         raise operations.Missing("account")
     return doc

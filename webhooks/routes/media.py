@@ -53,8 +53,7 @@ async def list_media(request: web.Request) -> web.Response:
         value, doc_id = sealed
         op = "$lt" if direction < 0 else "$gt"
         query["$or"] = [{field: {op: value}}, {field: value, "_id": {"$gt": doc_id}}]
-    docs = [d async for d in request.app[SERVICES].store[media_store.COLLECTION]
-            .find(query).sort([(field, direction), ("_id", 1)]).limit(limit + 1)]
+    docs = await media_store.page(request.app[SERVICES].store, query, field, direction, limit + 1)
     page = MediaPage(
         data=[MediaOut.from_doc(d) for d in docs[:limit]],
         next_cursor=_next(request, scope, docs[limit - 1], field) if len(docs) > limit else None,

@@ -8,20 +8,17 @@ person can follow the status at ``GET /data-deletion/{code}``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
-from pymongo import ReturnDocument
 
 from socialsync import lifecycle, queue
 from socialsync.logs import get_logger
 from socialsync.platforms.instagram import signatures
+from socialsync.store import accounts as account_store
 from socialsync.store import deletion_requests
 from socialsync.store.deletion_requests import DeletionStatus
 from webhooks.boundary import FORM_TYPES, read_form
 from webhooks.errors import ApiError, not_found
 from webhooks.keys import SERVICES, SETTINGS
-from socialsync import clock
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
@@ -45,24 +42,9 @@ async def _signed_payload(request: web.Request) -> dict:
 async def deauthorize(request: web.Request) -> web.Response:
     payload = await _signed_payload(request)
     services = request.app[SERVICES]
-    user_id = payload["user_id"]
-    found = services.store.accounts.find(
-        {"platform_user_id": user_id, "status": {"$ne": "disconnected"}}, {"_id": 1}
-    )
-    ids = [a["_id"] async for a in found]
+    ids = await account_store.disconnect_platform_user(services.store, payload["user_id"], DEAUTHORIZE_REASON)
     for account_id in ids:
-        now = clock.now()
-        doc = await services.store.accounts.find_one_and_update(
-            {"_id": account_id, "status": {"$ne": "disconnected"}},
-            {
-                "$set": {"status": "disconnected", "status_reason": DEAUTHORIZE_REASON,
-                         "disconnected_at": now, "updated_at": now},
-                "$unset": {"token": ""},
-            },
-            return_document=ReturnDocument.AFTER, projection={"_id": 1},
-        )
-        if doc is not None:
-            await lifecycle.account_disconnected(services, account_id)
+        await lifecycle.account_disconnected(services, account_id)
     log.info("deauthorize callback", accounts=len(ids))
     return web.json_response({"ok": True, "accounts_disconnected": len(ids)})
 

@@ -270,9 +270,7 @@ async def sweep(ctx: dict[str, Any]) -> int:
 
 # --- subscriptions -----------------------------------------------------------------------------
 async def _set_subscription(services: Services, account_id: str, state: dict[str, Any]) -> None:
-    await services.store.accounts.update_one(
-        {"_id": account_id}, {"$set": {"webhook_subscription": {**state, "at": clock.now()}}}
-    )
+    await account_store.set_webhook_subscription(services.store, account_id, state)
 
 
 async def subscribe(ctx: dict[str, Any], account_id: str) -> str:
