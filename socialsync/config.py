@@ -19,29 +19,16 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from socialsync.platforms.instagram.settings import MetaAppSettings, split_csv
 from socialsync.platforms.youtube.settings import YouTubeSettings
 from socialsync.platforms.tiktok.settings import TikTokSettings
-
-# Real hosts. In sandbox mode each becomes f"{sandbox_url}/{host}".
-INSTAGRAM_WWW = "https://www.instagram.com"
-INSTAGRAM_API = "https://api.instagram.com"
-INSTAGRAM_GRAPH = "https://graph.instagram.com"
-FACEBOOK_WWW = "https://www.facebook.com"
-FACEBOOK_GRAPH = "https://graph.facebook.com"
-
 
 def sandbox_base(sandbox_url: str, real_base: str) -> str:
     """Map a real platform base URL to its mirror inside the sandbox."""
     return f"{sandbox_url.rstrip('/')}/{urlsplit(real_base).netloc}"
 
 
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
-
-
-class Settings(BaseSettings):
+class Settings(BaseSettings, MetaAppSettings):
     model_config = SettingsConfigDict(
         env_prefix="SOCIALSYNC_", env_file=".env", extra="ignore", frozen=False,
         env_nested_delimiter="__",
@@ -101,44 +88,6 @@ class Settings(BaseSettings):
         description="Fernet keys, comma separated; the first encrypts, all decrypt (rotation).",
     )
 
-    # --- Instagram / Meta apps --------------------------------------------------------------
-    instagram_app_id: str | None = None
-    instagram_app_secret: SecretStr | None = None
-    meta_app_id: str | None = None
-    meta_app_secret: SecretStr | None = None
-    graph_version: str = "v24.0"
-    instagram_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "instagram_business_basic",
-            "instagram_business_content_publish",
-            "instagram_business_manage_comments",
-            "instagram_business_manage_insights",
-        ]
-    )
-    facebook_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "instagram_basic",
-            "instagram_content_publish",
-            "instagram_manage_comments",
-            "instagram_manage_insights",
-            "pages_show_list",
-            "pages_read_engagement",
-            "pages_manage_metadata",  # needed to subscribe the Page to webhooks
-        ]
-    )
-    instagram_required_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["instagram_business_basic"],
-        description="Scopes without which an Instagram-Login connect fails with missing_scopes.",
-    )
-    facebook_required_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["instagram_basic", "pages_show_list", "pages_read_engagement"],
-        description="Scopes without which a Facebook-Login connect fails with missing_scopes.",
-    )
-    instagram_www_url: str = INSTAGRAM_WWW
-    instagram_api_url: str = INSTAGRAM_API
-    instagram_graph_url: str = INSTAGRAM_GRAPH
-    facebook_www_url: str = FACEBOOK_WWW
-    facebook_graph_url: str = FACEBOOK_GRAPH
     http_timeout_seconds: float = 20.0
 
     # --- platform blocks (SOCIALSYNC_<PLATFORM>__<FIELD>) --------------------------------------
@@ -149,7 +98,7 @@ class Settings(BaseSettings):
     # --- sandbox ----------------------------------------------------------------------------
     sandbox: bool | None = Field(
         default=None,
-        description="Force sandbox mode on/off. Unset: on when no Meta app credentials are set.",
+        description="Force sandbox mode on/off. Unset: on when no Meta app credentials are set (TikTok and YouTube decide per platform block).",
     )
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = 8090
@@ -318,22 +267,16 @@ class Settings(BaseSettings):
     _split = field_validator(
         "return_url_allowlist",
         "token_keys",
-        "instagram_scopes",
-        "facebook_scopes",
-        "instagram_required_scopes",
-        "facebook_required_scopes",
         "webhook_subscribed_fields",
         mode="before",
-    )(_split_csv)
+    )(split_csv)
 
     # --- derived ----------------------------------------------------------------------------
     @cached_property
     def sandbox_mode(self) -> bool:
         if self.sandbox is not None:
             return self.sandbox
-        has_ig = bool(self.instagram_app_id and self.instagram_app_secret)
-        has_fb = bool(self.meta_app_id and self.meta_app_secret)
-        return not (has_ig or has_fb)
+        return not self.meta_credentials_set
 
     @property
     def redis_dsn(self) -> str:
@@ -357,47 +300,6 @@ class Settings(BaseSettings):
         if self.sandbox_mode:
             return sandbox_base(self.sandbox_base_url, real_base)
         return real_base.rstrip("/")
-
-    @property
-    def ig_www(self) -> str:
-        return self.platform_url(self.instagram_www_url)
-
-    @property
-    def ig_api(self) -> str:
-        return self.platform_url(self.instagram_api_url)
-
-    @property
-    def ig_graph(self) -> str:
-        return self.platform_url(self.instagram_graph_url)
-
-    @property
-    def fb_www(self) -> str:
-        return self.platform_url(self.facebook_www_url)
-
-    @property
-    def fb_graph(self) -> str:
-        return self.platform_url(self.facebook_graph_url)
-
-    # Sandbox credentials: the emulator accepts exactly these.
-    @property
-    def ig_client_id(self) -> str:
-        return self.instagram_app_id or ("sandbox-ig-app" if self.sandbox_mode else "")
-
-    @property
-    def ig_client_secret(self) -> str:
-        if self.instagram_app_secret:
-            return self.instagram_app_secret.get_secret_value()
-        return "sandbox-ig-secret" if self.sandbox_mode else ""
-
-    @property
-    def fb_client_id(self) -> str:
-        return self.meta_app_id or ("sandbox-meta-app" if self.sandbox_mode else "")
-
-    @property
-    def fb_client_secret(self) -> str:
-        if self.meta_app_secret:
-            return self.meta_app_secret.get_secret_value()
-        return "sandbox-meta-secret" if self.sandbox_mode else ""
 
     @property
     def public_base(self) -> str:
