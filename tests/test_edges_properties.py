@@ -1,6 +1,6 @@
 """Issue 11 §6: Hypothesis properties of the parsers that take outside bytes: cursors,
 timestamps, limits, JSON bodies, Meta's X-Hub-Signature-256 and signed_request.
-(TikTok's and WebSub's signatures get the same properties when their verifiers land.)"""
+(TikTok's and WebSub's: tests/test_edges_properties_platforms.py.)"""
 
 from __future__ import annotations
 

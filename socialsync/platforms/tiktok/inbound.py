@@ -31,7 +31,7 @@ def parse_signature(value: str) -> tuple[int, str] | None:
         if sep:
             parts[key] = val
     t, s = parts.get("t", ""), parts.get("s", "")
-    if not t.isdigit() or not s:
+    if not (t.isascii() and t.isdigit() and len(t) <= 12) or not s:  # "²".isdigit() is True
         return None
     return int(t), s
 
@@ -60,7 +60,8 @@ class TikTokInbound:
         if abs(now.timestamp() - t) > self._tolerance:
             return False
         expected = hmac.new(self._secret, str(t).encode() + b"." + request.body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature.lower())
+        # Bytes, not str: compare_digest raises TypeError on non-ASCII text (a 500, not a refusal).
+        return hmac.compare_digest(expected.encode(), signature.lower().encode("utf-8", "replace"))
 
     def normalize(self, body: bytes) -> Sequence[Change | RejectedChange]:
         try:

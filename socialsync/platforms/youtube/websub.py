@@ -84,7 +84,8 @@ def sign(secret: str, body: bytes) -> str:
 def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
     if not header or not header.startswith("sha1="):
         return False
-    return hmac.compare_digest(sign(secret, body), header.strip())
+    # Bytes, not str: compare_digest raises TypeError on non-ASCII text (a 500, not a refusal).
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode("utf-8", "replace"))
 
 
 @dataclass
@@ -132,7 +133,9 @@ def callback_token(key: bytes, channel_id: str) -> str:
 
 def channel_of_token(key: bytes, token: str) -> str | None:
     channel_id, _, mac = token.rpartition(".")
-    if not channel_id or not hmac.compare_digest(callback_token(key, channel_id), token):
+    if not channel_id or not hmac.compare_digest(
+        callback_token(key, channel_id).encode("utf-8", "replace"), token.encode("utf-8", "replace")
+    ):
         return None
     return channel_id
 
