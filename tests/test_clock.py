@@ -50,3 +50,20 @@ async def test_what_requests_write_is_stamped_by_the_injected_clock(env: Env, ma
     doc = await post_store.get(env.services.store, post_id)
     assert doc["created_at"].replace(tzinfo=UTC) == MOMENT + timedelta(seconds=60)
     assert doc["updated_at"].replace(tzinfo=UTC) == MOMENT + timedelta(seconds=60)
+
+
+def test_no_service_module_reads_the_wall_clock_directly() -> None:
+    """Only socialsync/clock.py may call datetime.now(): everything else asks the clock."""
+    import re  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for top in ("socialsync", "worker", "webhooks")
+        for path in sorted((root / top).rglob("*.py"))
+        if path != root / "socialsync" / "clock.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bdatetime\.(now|utcnow)\(", line)
+    ]
+    assert offenders == [], f"use socialsync.clock.now() instead: {offenders}"

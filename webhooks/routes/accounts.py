@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from socialsync import lifecycle
+from socialsync import clock, lifecycle
 from socialsync.store import accounts as account_store
 from socialsync.platforms.registry import UnknownPlatform
 from socialsync.store.accounts import AccountOut
@@ -36,7 +36,7 @@ def _out(request: web.Request, doc: dict[str, Any]) -> AccountOut:
         kinds = scheduled_kinds(services.platforms.for_account(doc))
     except UnknownPlatform:  # a platform this process does not serve: no schedule to tell
         kinds = ()
-    block = freshness(services.settings, doc, kinds, datetime.now(UTC))
+    block = freshness(services.settings, doc, kinds, clock.now())
     return AccountOut.from_doc(doc, sync={k: v.model_dump(mode="json") for k, v in block.items()})
 
 
