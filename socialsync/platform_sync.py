@@ -139,6 +139,8 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
                 return "failed"
             if exc.kind is ErrorKind.CAPABILITY_MISSING:
                 await sync_runs.add_error(services.store, run_id, {"stage": stage, **exc.describe()})
+                await sync_records.record_capability_missing(  # the capability is off until a reconnect grants it
+                    services.store, account_id, stage, code=exc.code, message=exc.message, at=clock.now())
             else:
                 raise
         done.append(stage)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from sandbox.context import SANDBOX_KEY, Sandbox
+from sandbox.context import SANDBOX_KEY, HostPolicy, Sandbox
 from sandbox.tiktok import control, display, files, oauth, posting, upload_host
 from sandbox.tiktok.envelope import tiktok_errors_middleware
+from sandbox.tiktok.faults import api_fault
 from sandbox.tiktok.webhooks import ticker
 from sandbox.tiktok.world import CLIENT_KEY, CLIENT_SECRET, fresh_world
 
@@ -36,6 +37,8 @@ def _sub(sandbox: Sandbox, *tables: web.RouteTableDef) -> web.Application:
 def mount(root: web.Application, sandbox: Sandbox) -> None:
     """Add the TikTok hosts and control routes to the sandbox app."""
     sandbox.register("tiktok", fresh_world)
+    for host in (API_HOST, UPLOAD_HOST):  # injected faults answer in TikTok's shapes (faults.py)
+        sandbox.set_host_policy(host, HostPolicy(fault_response=api_fault))
     api = _sub(sandbox, oauth.oauth_routes, display.routes, posting.routes)
     api.cleanup_ctx.append(ticker)
     root.add_subapp("/" + WWW_HOST, _sub(sandbox, oauth.www_routes))
