@@ -148,3 +148,41 @@ async def test_a_worker_dead_inside_a_photo_init_never_posts_twice(env: Env) -> 
     got = (await env.http.get(f"/v1/posts/{doc['_id']}", headers=env.auth(tenant))).json()
     assert got["state"] == "failed" and got["error"]["code"] == "publish_outcome_unknown", got
     assert await publishes(env) == []
+
+
+async def test_worker_killed_mid_upload_is_rescued_by_the_sweep_and_published_once(env: Env) -> None:
+    """The worker sent the first chunk and was SIGKILLed before recording it: the post is silent,
+    its job held by arq for the dead worker. The publish sweep moves it to a new tick; the step
+    was in flight, so TikTok's status decides where the upload resumes. No second init."""
+    from tests.test_publish_recovery import _leave_as_a_dead_worker_would  # noqa: PLC0415
+    from tests.publish_helpers import run_worker_until  # noqa: PLC0415
+    from socialsync.publishing.sweep import sweep  # noqa: PLC0415
+
+    tenant, account_id = await ready_account(env)
+    size = 11 * MB
+    r = await post(env, tenant, account_id, video(env, size))
+    doc = await _step_until(env, r.json()["id"], "initialised")
+    fields = doc["platform_fields"]
+    first, last = 0, 5 * MB - 1  # the first chunk, as the dead worker sent it
+    put = await env.sandbox.put(fields["tiktok_upload_url"], content=content_bytes("v.mp4", size, 0, last + 1),
+                                headers={"Content-Type": "video/mp4", "Content-Range": f"bytes {first}-{last}/{size}"})
+    assert put.status_code == 206, put.text
+    await _leave_as_a_dead_worker_would(env, doc["_id"], step_in_flight=True)
+
+    assert await sweep(env.services) == 1
+
+    async def final() -> bool:
+        got = await env.services.store["publish_jobs"].find_one({"_id": doc["_id"]})
+        return got["state"] in ("published", "failed")
+    await run_worker_until(env, final, within=60)
+    done = await env.services.store["publish_jobs"].find_one({"_id": doc["_id"]})
+    assert done["state"] == "published", done.get("error")
+    assert done["platform_fields"]["tiktok_inits"] == 1
+    calls = (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"]
+    puts = [c for c in calls if c["method"] == "PUT"]
+    assert len(puts) == 2  # ours (the dead worker's chunk 0), then only chunk 1: resumed, not re-sent
+    statuses = [i for i, c in enumerate(calls) if c["endpoint"].endswith("/v2/post/publish/status/fetch/")]
+    assert statuses and statuses[0] < calls.index(puts[1])  # TikTok's status decided where to resume
+    [log] = await publishes(env)
+    assert log["uploaded_bytes"] == size
+    assert log["sha256"] == hashlib.sha256(content_bytes("v.mp4", size)).hexdigest()
