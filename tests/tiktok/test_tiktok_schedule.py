@@ -102,3 +102,29 @@ async def test_a_publish_webhook_polls_the_waiting_post_now(env: Env) -> None:
     doc = await env.services.store["publish_jobs"].find_one({"_id": post_id})
     assert doc.get("webhook_nudged_at") is not None
     assert len(await publishes(env)) == 1
+
+
+async def test_a_dry_run_checks_everything_and_stores_nothing(env: Env) -> None:
+    tenant, account_id = await ready_account(env)
+    publish_at = datetime.now(UTC) + timedelta(hours=2)
+
+    async def dry(body: dict, key: str = "dry") -> object:
+        return await env.http.post(f"/v1/accounts/{account_id}/posts", json=body, params={"dry_run": "true"},
+                                   headers={**env.auth(tenant), "Idempotency-Key": key})
+
+    r = await dry({**video(env, MB), "publish_at": publish_at.isoformat()})
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["valid"] is True and answer["quota_left"] is None and answer["existing_post_id"] is None
+    assert abs(datetime.fromisoformat(answer["would_publish_at"]) - publish_at) < timedelta(seconds=1)
+    bad = await dry(video(env, MB, privacy="FOLLOWER_OF_CREATOR"))  # not offered to tt_creator
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "privacy_level_not_offered"
+    assert await env.services.store["publish_jobs"].count_documents({}) == 0
+    await env.run_worker()
+    assert await publishes(env) == []
+
+    real = await post(env, tenant, account_id, video(env, MB), key="k-real")
+    again = await dry(video(env, MB), key="k-real")  # the same key and body: names the post
+    assert again.status_code == 200 and again.json()["existing_post_id"] == real.json()["id"]
+    other = await dry(video(env, 2 * MB), key="k-real")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency_key_conflict"

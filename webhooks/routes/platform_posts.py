@@ -61,13 +61,18 @@ def publish_at_of(raw: dict[str, Any], now: datetime, horizon: timedelta) -> dat
     return when.astimezone(UTC)
 
 
-async def create_platform_post(request: web.Request, account: dict[str, Any], tenant_id: str, key: str) -> web.Response:
+async def create_platform_post(request: web.Request, account: dict[str, Any], tenant_id: str, key: str, *,
+                               dry_run: bool = False) -> web.Response:
+    """``dry_run``: every check of the real request, the same errors; then 200 ``{valid,
+    would_publish_at, quota_left: null, existing_post_id}``; nothing stored, nothing enqueued."""
     services = request.app[SERVICES]
     raw = await _json_body(request)
     fingerprint = hashlib.sha256(json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     col = services.store[post_store.COLLECTION]
     existing = await col.find_one({"tenant_id": tenant_id, "idempotency_key": key})
-    if existing is None:
+    if existing is not None and dry_run:
+        _same_post(existing, fingerprint, account)
+    if existing is None or dry_run:
         if account.get("status") != "active":
             raise ApiError(409, "account_not_active", f"The account is {account.get('status')}: reconnect it first.")
         plugin = plugin_for(services, account["platform"])
@@ -86,6 +91,10 @@ async def create_platform_post(request: web.Request, account: dict[str, Any], te
             normalized = plugin.publish.validate(ref, body, now, sandbox_base=sandbox_base)  # type: ignore[call-arg]
         except PublishRejected as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
+        if dry_run:
+            answer = {"valid": True, "would_publish_at": (publish_at or now).isoformat(), "quota_left": None,
+                      "existing_post_id": existing["_id"] if existing else None}
+            return web.json_response(answer)
         request_doc = dict(normalized) if own_schedule else {**normalized, "publish_at": publish_at}
         doc = new_post_doc(tenant_id=tenant_id, account=account, key=key, fingerprint=fingerprint,
                            request=request_doc, now=now)
@@ -96,7 +105,11 @@ async def create_platform_post(request: web.Request, account: dict[str, Any], te
             await enqueue_step(services, doc["_id"], 0, defer_seconds=delay)
             return web.json_response({"id": doc["_id"], "state": "scheduled"}, status=202)
         existing = stored
+    _same_post(existing, fingerprint, account)
+    return web.json_response({"id": existing["_id"], "state": existing["state"]}, status=202)
+
+
+def _same_post(existing: dict[str, Any], fingerprint: str, account: dict[str, Any]) -> None:
     if existing["fingerprint"] != fingerprint or existing["account_id"] != account["_id"]:
         raise ApiError(409, "idempotency_key_conflict",
                        f"This Idempotency-Key was used for a different post ({existing['_id']}).")
-    return web.json_response({"id": existing["_id"], "state": existing["state"]}, status=202)

@@ -76,7 +76,7 @@ async def create_post(request: web.Request) -> web.Response:
     dry_run = _dry_run(request)
     key = _idempotency_key(request)
     if is_interface_platform(account.get("platform")):
-        return await create_platform_post(request, account, tenant_id, key)
+        return await create_platform_post(request, account, tenant_id, key, dry_run=dry_run)
     body = await parse_body(request, PostRequest)
     fingerprint = _fingerprint(body)
     existing = await post_store.find_by_idempotency_key(services.store, tenant_id, key)
@@ -122,7 +122,7 @@ async def create_post(request: web.Request) -> web.Response:
 class DryRunAnswer(BaseModel):
     valid: bool = True
     would_publish_at: datetime
-    quota_left: int
+    quota_left: int | None = Field(description="Publishes left in the platform's window; null when the platform does not say (TikTok).")
     existing_post_id: str | None = None
 
 
