@@ -186,3 +186,26 @@ async def test_worker_killed_mid_upload_is_rescued_by_the_sweep_and_published_on
     [log] = await publishes(env)
     assert log["uploaded_bytes"] == size
     assert log["sha256"] == hashlib.sha256(content_bytes("v.mp4", size)).hexdigest()
+
+
+async def test_a_chunk_failure_mid_upload_is_retried_and_the_video_published_once(env: Env) -> None:
+    """Through the API and the worker: the second chunk's PUT fails once (TikTok's 500
+    ``internal_error``), and one answer is lost after TikTok kept the chunk."""
+    tenant, account_id = await ready_account(env)
+    for phase, code in (("before", "internal_error"), ("after", "internal_error")):
+        r = await env.sandbox.post("/_sandbox/faults", json={
+            "method": "PUT", "path": "/open-upload.tiktokapis.com/video/*", "phase": phase,
+            "error": {"code": code, "message": "injected"}})
+        assert r.status_code == 201, r.text
+    size = 16 * MB + 7
+    r = await post(env, tenant, account_id, video(env, size))
+    await env.run_worker()
+    got = (await env.http.get(f"/v1/posts/{r.json()['id']}", headers=env.auth(tenant))).json()
+    assert got["state"] == "published", got
+    [log] = await publishes(env)
+    assert log["uploaded_bytes"] == size and log["sha256"] == hashlib.sha256(content_bytes("v.mp4", size)).hexdigest()
+    doc = await env.services.store["publish_jobs"].find_one({"_id": got["id"]})
+    assert doc["platform_fields"]["tiktok_inits"] == 1
+    puts = [c for c in (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"] if c["method"] == "PUT"]
+    assert len([c for c in puts if c["status"] == 500]) == 2
+    assert len(puts) == log["total_chunk_count"] + 2  # each failed chunk sent again at once, nothing else
