@@ -209,3 +209,17 @@ async def test_a_chunk_failure_mid_upload_is_retried_and_the_video_published_onc
     puts = [c for c in (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"] if c["method"] == "PUT"]
     assert len([c for c in puts if c["status"] == 500]) == 2
     assert len(puts) == log["total_chunk_count"] + 2  # each failed chunk sent again at once, nothing else
+
+
+async def test_a_long_upload_is_split_into_recorded_steps(env: Env) -> None:
+    """An upload step stops after UPLOAD_STEP_SECONDS (plus the chunk in flight) and records its
+    offset (the heartbeat the sweep reads); the next step resumes there."""
+    env.settings.tiktok.upload_step_seconds = 0.001  # one chunk a step
+    tenant, account_id = await ready_account(env)
+    r = await post(env, tenant, account_id, video(env, 16 * MB))  # 3 chunks of 5 MiB (+1)
+    await env.run_worker()
+    doc = await env.services.store["publish_jobs"].find_one({"_id": r.json()["id"]})
+    assert doc["state"] == "published", doc.get("error")
+    resumed = [a for a in doc["attempts"] if a["step"] == "initialised" and a["outcome"] == "initialised"]
+    assert len(resumed) == 2  # chunk 0, then chunk 1 recorded; chunk 2 ends the upload
+    assert len(await publishes(env)) == 1

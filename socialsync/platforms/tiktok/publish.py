@@ -211,7 +211,7 @@ class TikTokPublisher:
         try:
             nxt = await upload_from(self._http, url, _s(post, "tiktok_upload_url"), plan,
                                     start_chunk=int(_s(post, "tiktok_next_chunk", 0)),
-                                    tries=self._s.upload_chunk_tries, budget_seconds=20.0)
+                                    tries=self._s.upload_chunk_tries, budget_seconds=self._s.upload_step_seconds)
         except UploadRefused:
             return StepOutcome("continue", state="reconcile")
         if nxt < plan.total_chunks:

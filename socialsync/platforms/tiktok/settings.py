@@ -58,6 +58,11 @@ class TikTokSettings(PlatformSettings):
         description="Chunks are streamed (never held), so size costs no memory; 32 MiB matched a plain "
         "streamed PUT in bench/tiktok_upload.py where 10 MiB reached 0.75-0.89x.")
     upload_chunk_tries: int = 4
+    upload_step_seconds: float = Field(
+        default=10.0, gt=0, le=20,
+        description="One upload step sends chunks for at most this long (plus the chunk in flight), then "
+        "records its offset: a step stays well inside PUBLISH_STUCK_AFTER_SECONDS (30 s, when the sweep "
+        "would take it for dead) and the publishing job's timeout.")
     poll_first_seconds: float = 3.0
     poll_growth: float = 1.5
     poll_cap_seconds: float = 60.0
