@@ -42,11 +42,16 @@ def start_worker(env: Env) -> subprocess.Popen[bytes]:
     )
 
 
-async def test_worker_killed_mid_upload_publishes_once(env: Env) -> None:
+@pytest.mark.parametrize("killed_in", ["upload", "status"])
+async def test_worker_killed_mid_step_publishes_once(env: Env, killed_in: str) -> None:
+    """``upload``: the first chunk's answer comes 20 s late (TikTok has the bytes); ``status``: the
+    upload is complete and the first status/fetch answer comes 20 s late. The worker is killed
+    meanwhile."""
     tenant, account_id = await ready_account(env)
-    # The first chunk's answer comes 20 s late (TikTok has the bytes): the worker is killed meanwhile.
+    path = ("/open-upload.tiktokapis.com/video/*" if killed_in == "upload"
+            else "/open.tiktokapis.com/v2/post/publish/status/fetch/")
     r = await env.sandbox.post("/_sandbox/faults", json={
-        "method": "PUT", "path": "/open-upload.tiktokapis.com/video/*", "delay_seconds": 20, "phase": "after"})
+        "method": "PUT" if killed_in == "upload" else "POST", "path": path, "delay_seconds": 20, "phase": "after"})
     assert r.status_code == 201, r.text
     size = 16 * MB + 3
     post_id = (await post(env, tenant, account_id, video(env, size))).json()["id"]
@@ -56,17 +61,27 @@ async def test_worker_killed_mid_upload_publishes_once(env: Env) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             logs = await publishes(env)
-            if logs and logs[0]["uploaded_bytes"] > 0:
+            if logs and logs[0]["uploaded_bytes"] >= (1 if killed_in == "upload" else size):
                 break
             await asyncio.sleep(0.05)
         else:
-            raise AssertionError("the worker never sent a chunk")
+            raise AssertionError("the worker never got that far")
+        if killed_in == "status":
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until its status call is in flight (held by the fault)
+                doc = await env.services.store["publish_jobs"].find_one({"_id": post_id})
+                if doc["step"] == "processing" and doc.get("step_in_flight"):
+                    break
+                await asyncio.sleep(0.05)
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
     doc = await env.services.store["publish_jobs"].find_one({"_id": post_id})
-    assert doc["state"] == "publishing" and doc["step"] == "initialised" and doc["step_in_flight"] is True
-    assert doc["platform_fields"]["tiktok_next_chunk"] == 0  # the sent chunk was never recorded
+    assert doc["state"] == "publishing" and doc["step_in_flight"] is True, doc
+    if killed_in == "upload":
+        assert doc["step"] == "initialised" and doc["platform_fields"]["tiktok_next_chunk"] == 0  # never recorded
+    else:
+        assert doc["step"] == "processing"
 
     env.settings.publish_stuck_after_seconds = 2.0
     env.settings.publish_sweep_every_seconds = 1
