@@ -125,7 +125,7 @@ class PluginPostRun(PostRun):
                 if exc.kind is not ErrorKind.TOKEN_INVALID:
                     return await self.step_failed(exc)
                 # The platform refused the access token (nothing was done): refresh once, then again.
-                fresh = await self.refreshed(attempt, account.credentials.access_token)
+                fresh = await self.refreshed(attempt, account.credentials.access_token, interrupted)
                 if isinstance(fresh, str):
                     return fresh
                 account = fresh
@@ -133,10 +133,10 @@ class PluginPostRun(PostRun):
                 return await self.step_failed(exc)
         return await self.record(publisher, step, outcome)
 
-    async def refreshed(self, attempt: int, refused: str) -> AccountRef | str:
+    async def refreshed(self, attempt: int, refused: str, interrupted: bool) -> AccountRef | str:
         """After a refused access token: the account with a refreshed one (first time), or the
         post fails ``needs_reconnect`` and the account is marked so (refresh refused, or the new
-        token refused too)."""
+        token refused too). A refused call did nothing: waiting keeps the step's flag as it was."""
         account_id = self.post["account_id"]
         outcome = "refused twice"
         if attempt == 1:
@@ -144,9 +144,9 @@ class PluginPostRun(PostRun):
                 outcome = await refresh_account(self.services, account_id, force=True, wait_seconds=0,
                                                 refused=refused)
             except LockBusy:
-                return await self.wait(1.0, "The account's token is being refreshed.")
+                return await self.wait(1.0, "The account's token is being refreshed.", step_in_flight=interrupted)
             except (PlatformError, TransportError) as exc:
-                return await self.step_failed(exc)
+                return await self.step_failed(exc, step_in_flight=interrupted)
             if outcome == "refreshed":
                 account = await fresh_ref(self.services, account_id)
                 if account is not None:
@@ -158,7 +158,7 @@ class PluginPostRun(PostRun):
                                "The platform refused the account's access: reconnect the account, then post again.",
                                caller_can_fix=True)
 
-    async def step_failed(self, exc: PlatformError | TransportError) -> str:
+    async def step_failed(self, exc: PlatformError | TransportError, **fields: Any) -> str:
         """A plugin let an error out: retry the step later with backoff (flagged as interrupted:
         the plugin decides whether the call happened), then fail."""
         failures = int(self.post.get("step_failures", 0)) + 1
@@ -171,7 +171,7 @@ class PluginPostRun(PostRun):
             return await self.fail("platform_error", f"The platform kept failing ({exc}). Try again later.",
                                    caller_can_fix=False)
         return await self.wait((retry.defer_score or 0) / 1000, f"Retrying after a platform error ({exc}).",
-                               inc={"step_failures": 1})
+                               inc={"step_failures": 1}, **fields)
 
     async def record(self, publisher: Any, step: str, outcome: StepOutcome) -> str | None:
         """Store the outcome (fenced by the tick); None: run the next step now."""
