@@ -27,22 +27,7 @@ from socialsync.store.accounts import ConnectedAccount, StoredToken, upsert_conn
 from socialsync.tenants import create_tenant  # noqa: E402
 from webhooks.app import build_app  # noqa: E402
 from webhooks.keys import SERVICES  # noqa: E402
-
-IMAGE = "https://cdn.example.com/photo.jpg"
-VIDEO = "https://cdn.example.com/clip.mp4"
-
-
-def body(kind: str, i: int) -> dict[str, Any]:
-    caption = f"bench post {i} {uuid.uuid4().hex[:6]}"
-    if kind == "image":
-        return {"type": "image", "caption": caption, "media": [{"url": IMAGE, "kind": "image"}]}
-    if kind == "reel":
-        return {"type": "reel", "caption": caption, "media": [{"url": VIDEO, "kind": "video"}]}
-    if kind == "carousel":
-        return {"type": "carousel", "caption": caption,
-                "media": [{"url": IMAGE, "kind": "image"}, {"url": VIDEO, "kind": "video"}, {"url": IMAGE, "kind": "image"}]}
-    return {"type": "story", "media": [{"url": IMAGE, "kind": "image"}]}
-
+from post_bodies import IMAGE, VIDEO, body  # noqa: E402, F401 - the benchmarks import them from here
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     runner = web.AppRunner(app, access_log=None)
