@@ -15,7 +15,7 @@ the comment (store/comments.upsert_many), its insert of the comment.created outb
 ledger number (crm_events/ledger._sequence_batch). 3 inserts + 2 updates = 5, plus one counter
 update per numbering batch (amortized, not counted).
 
-Run: python bench/scale_webhooks.py [--rates 50,100,200,400,800,1600] [--step-seconds 20]
+Run: python bench/scale_webhooks.py [--rates 10,25,50,100,200,400,800,1600] [--step-seconds 20]
     [--workers 1,2]
 Servers and workers run as child processes; the load generator is this process (aiohttp).
 """
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp  # noqa: E402
-from pymongo import AsyncMongoClient  # noqa: E402
+from pymongo import AsyncMongoClient, UpdateOne  # noqa: E402
 from webhooks_receiver import (  # noqa: E402
     body_for, pct, run_receiver, run_worker, seed_account, wait_port,
 )
@@ -53,7 +54,9 @@ P99_LIMIT_S = 1.0
 
 async def storage_rates(mongo_url: str, seconds: float, batch: int = 500) -> dict[str, float]:
     """Documents/s the MongoDB-wire server takes in ``insert_many`` batches (shaped like a stored
-    webhook event), then in ``update_many`` batches over the same documents (a $set by ``_id``)."""
+    webhook event), then updating the same documents the two ways the drain and the ledger do: an
+    ``update_many`` with ``_id $in`` a batch (webhook_events.mark_processed_many), and a
+    ``bulk_write`` of one ``UpdateOne`` by ``_id`` each (ledger._sequence_batch)."""
     client = AsyncMongoClient(mongo_url)
     col = client["bench_storage"]["probe"]
     await col.drop()
@@ -77,9 +80,18 @@ async def storage_rates(mongo_url: str, seconds: float, batch: int = 500) -> dic
         await col.update_many({"_id": {"$in": ids}}, {"$set": {"status": "processed", "processed_at": datetime.now(UTC)}})
         u += len(ids)
     update_rate = u / (time.perf_counter() - started)
+    rest = inserted[len(inserted) * u // max(1, n):] or inserted
+    v = 0
+    started = time.perf_counter()
+    for ids in rest:
+        if time.perf_counter() - started >= seconds:
+            break
+        await col.bulk_write([UpdateOne({"_id": i}, {"$set": {"seq": k}}) for k, i in enumerate(ids)], ordered=True)
+        v += len(ids)
+    update_one_rate = v / (time.perf_counter() - started)
     await client.drop_database("bench_storage")
     await client.close()
-    return {"insert": insert_rate, "update": update_rate}
+    return {"insert": insert_rate, "update": update_rate, "update_one": update_one_rate}
 
 
 async def step(port: int, mongo_url: str, seconds: float, rate: float, run: str) -> dict[str, float]:
@@ -87,6 +99,7 @@ async def step(port: int, mongo_url: str, seconds: float, rate: float, run: str)
     stored as a comment. Delay = the comment's created_at − the moment its POST was sent."""
     sent: dict[str, float] = {}
     event_of: dict[str, str] = {}
+    acks: list[float] = []
     acked = 0
     url = f"http://127.0.0.1:{port}/webhooks/meta"
     interval = 1.0 / rate
@@ -103,6 +116,7 @@ async def step(port: int, mongo_url: str, seconds: float, rate: float, run: str)
                                                            "X-Hub-Signature-256": sign(body)}) as r:
                     await r.read()
                     acked += r.status == 200
+                acks.append(time.time() - sent[cid])
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 pass  # not acknowledged: Meta would retry; not counted as lost
 
@@ -127,7 +141,8 @@ async def step(port: int, mongo_url: str, seconds: float, rate: float, run: str)
     await client.close()
     delays = [at - sent[cid] for cid, at in created.items()]
     return {"rate": rate, "posted": n, "sent_rate": n / sending, "acked": acked, "stored": len(created),
-            "lost": acked - len(created), "p50": pct(delays, 0.5), "p99": pct(delays, 0.99)}
+            "lost": acked - len(created), "p50": pct(delays, 0.5), "p99": pct(delays, 0.99),
+            "ack_p99": pct(acks, 0.99)}
 
 
 async def one_round(workers: int, args: argparse.Namespace, redis_url: str, mongo_url: str, key: str,
@@ -156,9 +171,10 @@ async def one_round(workers: int, args: argparse.Namespace, redis_url: str, mong
             results.append(r)
             print(f"  {workers} worker(s), {rate:5.0f}/s: sent {r['posted']} ({r['sent_rate']:.0f}/s), acked "
                   f"{r['acked']}, stored {r['stored']}, lost {r['lost']}; POST → comment stored p50 "
-                  f"{r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms {'ok' if ok else 'OVER THE LIMIT'}",
+                  f"{r['p50'] * 1000:.0f} ms, p99 {r['p99'] * 1000:.0f} ms {'ok' if ok else 'OVER THE LIMIT'} (POST → 200 "
+                  f"p99 {r['ack_p99'] * 1000:.0f} ms)",
                   flush=True)
-            print(f"      CPU over {wall:.0f} s (sending + catching up): {meter.line(wall)}", flush=True)
+            print(f"      load average {os.getloadavg()[0]:.1f}; CPU over {wall:.0f} s (sending + catching up): {meter.line(wall)}", flush=True)
             if not ok:
                 break
             await asyncio.sleep(2)
@@ -171,7 +187,7 @@ async def one_round(workers: int, args: argparse.Namespace, redis_url: str, mong
 
 async def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rates", default="50,100,200,400,800,1600")
+    ap.add_argument("--rates", default="10,25,50,100,200,400,800,1600")
     ap.add_argument("--step-seconds", type=float, default=20)
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--storage-seconds", type=float, default=8)
@@ -184,9 +200,13 @@ async def main() -> None:
     try:
         storage = await storage_rates(mongo.url, args.storage_seconds)
         limit = storage["insert"] / WRITES_PER_EVENT
-        print(f"MongoDB-wire server alone: bulk insert {storage['insert']:.0f} docs/s, bulk update "
-              f"{storage['update']:.0f} docs/s (batches of 500, {args.storage_seconds:g} s each)")
-        print(f"storage limit ÷ {WRITES_PER_EVENT} writes per delivery = {limit:.0f} deliveries/s")
+        print(f"MongoDB-wire server alone: bulk insert {storage['insert']:.0f} docs/s; update_many by _id $in "
+              f"{storage['update']:.0f} docs/s; bulk UpdateOne by _id {storage['update_one']:.0f} docs/s (batches of "
+              f"500, ≤ {args.storage_seconds:g} s each)")
+        mixed = 1 / (3 / storage["insert"] + 1 / storage["update"] + 1 / storage["update_one"])
+        print(f"storage limit ÷ {WRITES_PER_EVENT} writes per delivery = {limit:.0f} deliveries/s (the issue's "
+              f"figure: every write at the bulk-insert rate); at the rates of the writes a delivery really "
+              f"makes (3 inserts, 1 update_many, 1 UpdateOne): {mixed:.0f} deliveries/s", flush=True)
         best: dict[int, float] = {}
         for w in (int(x) for x in args.workers.split(",")):
             print(f"== receiver × 1, worker × {w}, {args.step_seconds:g} s per step", flush=True)
@@ -197,7 +217,7 @@ async def main() -> None:
               f"bulk update {after['update']:.0f} docs/s")
         for w, rate in best.items():
             print(f"highest sustained rate with {w} worker(s): {rate:.0f}/s; ratio to the storage limit ÷ "
-                  f"writes: {rate / limit:.2f} (goal ≥ 0.5)")
+                  f"writes: {rate / limit:.2f} (goal ≥ 0.5); to the limit at the real write mix: {rate / mixed:.2f}")
     finally:
         redis.stop()
         mongo.stop()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from socialsync.platforms.instagram import sync as instagram_sync
 from socialsync.platforms.instagram.insights import COMMON
+from socialsync.store.media import engagement_rate
 from tests.conftest import Env
 from tests.sync_helpers import connected, graph_calls, runs, sandbox_media, seed_media, stored_media
 
@@ -18,7 +22,9 @@ def _recent(media: dict, settings) -> bool:  # noqa: ANN001
     return now - timedelta(days=settings.sync_extras_days) <= posted <= now - timedelta(hours=settings.sync_extras_min_age_hours)
 
 
-async def test_first_sync_stores_every_media_with_insights_by_type(env: Env) -> None:
+async def test_first_sync_stores_every_media_with_insights_by_type(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Extras are written in batches: small ones here, so full batches and the remainder both happen.
+    monkeypatch.setattr(instagram_sync, "EXTRAS_BATCH", 2)
     await seed_media(env, count=40, stories=2, quiet_stories=1)
     tenant, account_id = await connected(env)
     await env.run_worker()
@@ -27,6 +33,8 @@ async def test_first_sync_stores_every_media_with_insights_by_type(env: Env) -> 
     truth = {m["id"]: m for m in await sandbox_media(env)}
     stored = await stored_media(env, account_id)
     assert set(stored) == set(truth)
+    followers = (await env.services.store.accounts.find_one({"_id": account_id}))["profile"]["followers_count"]
+    with_extras = 0
     for media_id, doc in stored.items():
         expected = truth[media_id]
         assert doc["media_product_type"] == expected["media_product_type"]
@@ -37,10 +45,16 @@ async def test_first_sync_stores_every_media_with_insights_by_type(env: Env) -> 
             assert doc["insights_error"]["reason"] == "not_enough_viewers"
         elif expected["media_product_type"] == "STORY" or _recent(expected, env.settings):
             assert doc["insights"] == expected["insights"], media_id
+            if expected["media_product_type"] != "STORY":  # the extras (saves, shares) count in the rate
+                with_extras += 1
+                assert doc["extras_run"] == run["_id"]
+                assert doc["engagement_rate"] == engagement_rate(
+                    doc["like_count"], doc["comments_count"], expected["insights"], followers), media_id
         else:  # outside the extras window: the common metrics only, no per-item extras
             assert doc["insights"] == {k: v for k, v in expected["insights"].items() if k in COMMON}, media_id
         if expected["media_type"] == "CAROUSEL_ALBUM":
             assert [c["id"] for c in doc["children"]] == expected["children"]
+    assert with_extras > 2 and with_extras % 2  # full batches and a remainder (EXTRAS_BATCH)
     asked = set()
     for call in await graph_calls(env):
         q = call["query"]

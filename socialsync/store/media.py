@@ -101,11 +101,13 @@ async def write(store: Store, updates: list[UpdateOne]) -> None:
         await store[COLLECTION].bulk_write(updates, ordered=False)
 
 
-async def set_insights(
-    store: Store, account_id: str, media_id: str, values: dict[str, Any], *, now: datetime,
-    run_id: str | None = None, error: dict[str, Any] | None = None, followers: int | None = None,
-) -> None:
-    """Per-item insights (or the per-item error) for one stored media."""
+def insights_update(
+    doc: dict[str, Any], values: dict[str, Any], *, now: datetime, run_id: str | None = None,
+    error: dict[str, Any] | None = None, followers: int | None = None,
+) -> UpdateOne:
+    """Per-item insights (or the per-item error) for one stored media, as one update for a bulk
+    write: ``doc`` is the stored media as :func:`needing_extras` read it (its counts and insights
+    give the engagement rate, so no read-back is needed)."""
     set_: dict[str, Any] = {"updated_at": now}
     if run_id is not None:
         set_["extras_run"] = run_id
@@ -114,17 +116,12 @@ async def set_insights(
     elif values:
         set_.update({f"insights.{k}": v for k, v in values.items()})
         set_.update({"insights_status": "ok", "insights_error": None, "insights_updated_at": now})
+        if {"saved", "shares"} & set(values) and followers:
+            merged = {**(doc.get("insights") or {}), **values}
+            set_["engagement_rate"] = engagement_rate(doc.get("like_count"), doc.get("comments_count"), merged, followers)
     elif values == {}:
         set_["insights_status"] = "no_data"
-    col = store[COLLECTION]
-    if not ({"saved", "shares"} & set(values) and followers):  # the rate cannot change: one write
-        await col.update_one({"_id": doc_id(account_id, media_id)}, {"$set": set_})
-        return
-    doc = await col.find_one_and_update({"_id": doc_id(account_id, media_id)}, {"$set": set_})
-    if doc is not None:
-        merged = {**(doc.get("insights") or {}), **values}
-        rate = engagement_rate(doc.get("like_count"), doc.get("comments_count"), merged, followers)
-        await col.update_one({"_id": doc["_id"]}, {"$set": {"engagement_rate": rate}})
+    return UpdateOne({"_id": doc["_id"]}, {"$set": set_})
 
 
 async def known_ids(store: Store, account_id: str, media_ids: list[str], *, before_run: str) -> set[str]:
@@ -156,7 +153,7 @@ async def needing_extras(
             "media_product_type": {"$in": ["FEED", "REELS"]}, "extras_run": {"$ne": run_id},
             "insights_status": {"$ne": "unavailable"},
         },
-        {"external_id": 1, "media_product_type": 1},
+        {"external_id": 1, "media_product_type": 1, "like_count": 1, "comments_count": 1, "insights": 1},
     ).sort("timestamp", -1).limit(limit)
     return [d async for d in cursor]
 

@@ -37,6 +37,7 @@ from socialsync import clock
 
 log = get_logger(__name__)
 
+EXTRAS_BATCH = 20  # extras written (and progress saved) together
 STAGES: dict[str, tuple[str, ...]] = {
     "full": ("profile", "media_all", "extras", "account_insights", "audience", "stories"),
     "recent": ("profile", "media_recent"),
@@ -164,8 +165,10 @@ class AccountSync(MediaListing):
 
     # --- per-type extras ----------------------------------------------------------------------------
     async def stage_extras(self) -> None:
+        """The per-type extras of recent media, one call each; written in one bulk write with the
+        progress save every EXTRAS_BATCH items (a re-run re-reads only those not yet written)."""
         since, until = self._extras_window()
-        done = 0
+        updates = []
         for doc in await media_store.needing_extras(self.store, self.account["_id"], self.run["_id"], since, until):
             metrics = insights.extras_for(doc.get("media_product_type"))
             if not metrics:
@@ -177,12 +180,14 @@ class AccountSync(MediaListing):
                 if not insights.is_item_error(exc):
                     raise
                 values, error = {}, insights.item_error(exc)
-            await media_store.set_insights(self.store, self.account["_id"], doc["external_id"], values,
-                                           now=self.now, run_id=self.run["_id"], error=error, followers=self.followers)
-            done += 1
-            if done % 20 == 0:
-                await self.save(items={"extras": 20})
-        await self.save(items={"extras": done % 20})
+            updates.append(media_store.insights_update(doc, values, now=self.now, run_id=self.run["_id"],
+                                                       error=error, followers=self.followers))
+            if len(updates) == EXTRAS_BATCH:
+                await media_store.write(self.store, updates)
+                await self.save(items={"extras": len(updates)})
+                updates = []
+        await media_store.write(self.store, updates)
+        await self.save(items={"extras": len(updates)})
 
     # --- account insights and audience --------------------------------------------------------------
     async def stage_account_insights(self) -> None:
