@@ -25,6 +25,11 @@ class Clock(Protocol):
         """The current moment as epoch seconds (Redis scores, leases)."""
         ...
 
+    def real_seconds(self, seconds: float) -> float:
+        """How long to wait in real time for ``seconds`` of this clock to pass (a job that
+        defers itself until a moment on the clock)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -33,18 +38,26 @@ class SystemClock:
     def time(self) -> float:
         return time.time()
 
+    def real_seconds(self, seconds: float) -> float:
+        return seconds
+
 
 class ManualClock:
     """A clock that only moves when told (starts at the real time unless given one)."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, *, poll_seconds: float = 0.2) -> None:
         self._now = (start or datetime.now(UTC)).astimezone(UTC)
+        self.poll_seconds = poll_seconds
 
     def now(self) -> datetime:
         return self._now
 
     def time(self) -> float:
         return self._now.timestamp()
+
+    def real_seconds(self, seconds: float) -> float:
+        """Time moves only when told: look again shortly."""
+        return min(seconds, self.poll_seconds)
 
     def advance(self, seconds: float) -> None:
         self._now += timedelta(seconds=seconds)
@@ -69,6 +82,11 @@ def epoch() -> float:
     return _current.time()
 
 
+def real_seconds(seconds: float) -> float:
+    """How long to wait in real time for ``seconds`` of the process's clock to pass."""
+    return _current.real_seconds(seconds)
+
+
 def use(clock: Clock) -> Clock:
     """Make ``clock`` the process's clock; returns the one it replaces (to restore it)."""
     global _current
@@ -84,6 +102,9 @@ class ProcessClock:
 
     def time(self) -> float:
         return _current.time()
+
+    def real_seconds(self, seconds: float) -> float:
+        return _current.real_seconds(seconds)
 
 
 PROCESS = ProcessClock()

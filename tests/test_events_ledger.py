@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from socialsync import crm_events
+from socialsync import clock as service_clock
+from socialsync.clock import ManualClock
 from socialsync.context import open_services
 from tests.conftest import Env
 from tests.test_crm_events import CrmReceiver, crm, register  # noqa: F401 - fixture
@@ -136,48 +138,67 @@ async def test_retention_drops_old_events_and_a_pull_below_it_is_told(env: Env) 
 
 
 @pytest.mark.slow
-async def test_crm_down_while_three_workers_run_then_pull_catches_up_and_push_resumes(
+async def test_crm_down_for_a_day_of_the_clock_then_pull_catches_up_and_push_resumes(
     env: Env, crm: CrmReceiver
 ) -> None:
-    """The CRM's receiver answers 503 for its whole outage (retries compressed: backoff base
-    50 ms, so a day's worth of failed attempts happens in seconds) while webhook deliveries are
-    processed by three workers at once. Pulling afterwards returns every event exactly once, in
-    sequence; when the receiver is back, every event is pushed too."""
+    """The CRM's receiver answers 503 for a whole day of the test clock (a ManualClock made the
+    process's clock, so the three in-process workers share it; the production backoff: 30 s
+    doubling to 1 h, a 24 h retry window) while comments arrive all day long. The clock moves in half hours; at each step every
+    retry due by then is made. After the day, pulling returns every event exactly once, in
+    sequence; the first hour's events were given up on (failed after their 24 h, pull-only);
+    when the receiver is back, every event still inside its window is pushed, once."""
+    clock = ManualClock()
     acc = await connected(env)
     await register(env, acc.tenant, crm.url)
-    env.settings.crm_event_backoff_base_seconds = 0.05
-    crm.answers = [503] * 100_000
-    ids = [f"1790000000003{i:04d}" for i in range(60)]
+    crm.answers = [503] * 1_000_000
+    events = env.services.store["crm_events"]
+    loop = asyncio.get_running_loop()
+    previous = service_clock.use(clock)
     workers = [asyncio.create_task(worker_until_cancelled(env)) for _ in range(3)]
-    try:
-        for start in range(0, len(ids), 6):
-            batch = ids[start:start + 6]
-            await post_event(env, payload(acc.ig_id, [comment_change(c) for c in batch + batch[:1]]))  # + a duplicate
-            await post_event(env, payload(acc.ig_id, [comment_change(batch[0])]))  # Meta re-delivers
-            await asyncio.sleep(0.05)
-        deadline = asyncio.get_running_loop().time() + 60
-        while await env.services.store["crm_events"].count_documents({"seq": {"$ne": None}}) < len(ids):
-            assert asyncio.get_running_loop().time() < deadline, "events were not all recorded"
+    born: dict[str, float] = {}  # comment id -> hour of the day it arrived
+
+    async def settled(expected: int) -> None:
+        """Every event recorded and numbered, and every retry due on the clock made."""
+        deadline = loop.time() + 60
+        due = {"delivery.status": "pending", "delivery.next_attempt_at": {"$lte": clock.now()}}
+        while (await events.count_documents({"seq": {"$ne": None}}) < expected
+               or await events.count_documents(due)):
+            assert loop.time() < deadline, "retries due on the clock were not made"
             assert not any(w.done() for w in workers), [w.exception() for w in workers if w.done()]
-            await asyncio.sleep(0.2)
-        # the push is tried and fails meanwhile, again and again, for every event
-        while await env.services.store["crm_events"].count_documents({"delivery.attempts": {"$gte": 3}}) < len(ids):
-            assert asyncio.get_running_loop().time() < deadline, "deliveries were not retried"
-            await asyncio.sleep(0.2)
-        assert await env.services.store["crm_events"].count_documents({"delivery.status": "delivered"}) == 0
-        pulled = await pull_all(env, acc.tenant, limit=25)
-        assert [e["seq"] for e in pulled] == list(range(1, len(ids) + 1))
-        assert sorted(e["data"]["comment_id"] for e in pulled) == sorted(ids)
+            await asyncio.sleep(0.05)
+
+    try:
+        for step in range(49):  # 24 h in half hours
+            hour = step / 2
+            if hour in (0, 5, 11, 17, 23):
+                batch = [f"1790000000003{len(born) + i:04d}" for i in range(6)]
+                born.update(dict.fromkeys(batch, hour))
+                await post_event(env, payload(acc.ig_id, [comment_change(c) for c in batch + batch[:1]]))
+                await post_event(env, payload(acc.ig_id, [comment_change(batch[0])]))  # Meta re-delivers
+            await settled(len(born))
+            clock.advance(1800)
+        assert await events.count_documents({"delivery.status": "delivered"}) == 0
+        first_hour = {c for c, h in born.items() if h == 0}
+        failed = {d["data"]["comment_id"]: d["delivery"] async for d in events.find({"delivery.status": "failed"})}
+        assert set(failed) == first_hour  # their 24 h ended while the receiver was still down
+        # a day of retries on the backoff schedule of the clock (30 s doubling to 1 h): ~28, not a few
+        # and not one per wake-up of the job
+        assert all(20 <= d["attempts"] <= 35 for d in failed.values()), failed
+        pulled = await pull_all(env, acc.tenant, limit=7)
+        assert [e["seq"] for e in pulled] == list(range(1, len(born) + 1))
+        assert sorted(e["data"]["comment_id"] for e in pulled) == sorted(born)
         crm.answers.clear()  # the receiver is back
         failed_attempts = len(crm.received)
-        while await env.services.store["crm_events"].count_documents({"delivery.status": "delivered"}) < len(ids):
-            assert asyncio.get_running_loop().time() < deadline + 60, "push did not resume"
-            await asyncio.sleep(0.2)
+        clock.advance(3600)  # every pending event's next attempt is due within the hour
+        await settled(len(born))
     finally:
         for w in workers:
             w.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-    delivered = {json.loads(body)["id"]: json.loads(body) for _h, body in crm.received[failed_attempts:]}
-    assert set(delivered) == {e["id"] for e in pulled}
-    assert all(delivered[e["id"]] == e for e in pulled)
-    assert await env.services.store["crm_events"].count_documents({"delivery.status": {"$ne": "delivered"}}) == 0
+        service_clock.use(previous)
+    delivered = [json.loads(body) for _h, body in crm.received[failed_attempts:]]
+    by_id = {e["id"]: e for e in pulled}
+    assert len(delivered) == len({e["id"] for e in delivered})  # each pushed once
+    assert {e["data"]["comment_id"] for e in delivered} == set(born) - first_hour
+    assert all(by_id[e["id"]] == e for e in delivered)  # the payloads the pull returned
+    assert await events.count_documents({"delivery.status": "pending"}) == 0
