@@ -63,3 +63,27 @@ async def test_old_documents_get_platform_source_and_next_check_once(env: Env) -
     comment = await db["comments"].find_one({"account_id": acc.account_id, "comment_id": "17900000000000501"})
     assert comment is not None and comment["platform"] == "instagram"
     assert (await db["webhook_events"].find_one({"_id": eid}))["status"] == "processed"
+
+
+async def test_old_posts_name_their_platform_account_external_id(env: Env) -> None:
+    """Posts stored by the release before the core said ``ig_user_id``; after the migration the
+    publishing quota (published_since) still counts them, under ``external_id``."""
+    from socialsync.store import posts as post_store  # noqa: PLC0415
+
+    acc = await connected(env)
+    db = env.services.store
+    await db[migrations.MIGRATIONS].delete_many({})
+    published_at = datetime.now(UTC) - timedelta(hours=2)
+    await db[post_store.COLLECTION].insert_one({
+        "_id": "post_old1", "tenant_id": acc.tenant.id, "account_id": acc.account_id, "ig_user_id": acc.ig_id,
+        "state": "published", "published_at": published_at, "tick": 1,
+    })
+    assert await post_store.published_since(db, acc.ig_id, published_at - timedelta(minutes=1)) == []
+
+    report = await migrations.migrate(db)
+    assert report["post_external_id"] == {"publish_jobs.external_id": 1}
+    doc = await db[post_store.COLLECTION].find_one({"_id": "post_old1"})
+    assert doc["external_id"] == acc.ig_id and "ig_user_id" not in doc
+    since = await post_store.published_since(db, acc.ig_id, published_at - timedelta(minutes=1))
+    assert [t.replace(tzinfo=UTC) for t in since] == [published_at.replace(microsecond=published_at.microsecond // 1000 * 1000)]
+    assert await migrations.migrate(db) == {}

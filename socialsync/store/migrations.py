@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from pymongo import UpdateOne
+from pymongo.errors import OperationFailure
+
 from socialsync.store import Store
 from socialsync import clock
 
@@ -38,7 +41,21 @@ async def _platform_fields(store: Store, now: datetime) -> dict[str, int]:
     return changed
 
 
-STEPS = (("platform_fields", _platform_fields),)
+async def _post_external_id(store: Store, now: datetime) -> dict[str, int]:
+    """Posts name their platform account ``external_id`` (it was Instagram's ``ig_user_id``)."""
+    posts = store["publish_jobs"]
+    updates = [UpdateOne({"_id": d["_id"]}, {"$set": {"external_id": d["ig_user_id"]}, "$unset": {"ig_user_id": ""}})
+               async for d in posts.find({"ig_user_id": {"$exists": True}}, {"ig_user_id": 1})]
+    for i in range(0, len(updates), 500):
+        await posts.bulk_write(updates[i:i + 500], ordered=False)
+    try:
+        await posts.drop_index("ig_user_id_1_published_at_1")
+    except OperationFailure:
+        pass  # never created, or already gone
+    return {"publish_jobs.external_id": len(updates)}
+
+
+STEPS = (("platform_fields", _platform_fields), ("post_external_id", _post_external_id))
 
 
 async def migrate(store: Store, now: datetime | None = None) -> dict[str, dict[str, int]]:

@@ -122,7 +122,7 @@ async def ensure_indexes(store: Store) -> None:
     await col.create_index([("tenant_id", 1), ("account_id", 1), ("_id", 1)])
     await col.create_index([("state", 1), ("next_check_at", 1)])
     await col.create_index([("event_pending", 1), ("updated_at", 1)])
-    await col.create_index([("ig_user_id", 1), ("published_at", 1)])
+    await col.create_index([("external_id", 1), ("published_at", 1)])
 
 
 def new_post_id() -> str:
@@ -242,27 +242,27 @@ async def claim_overdue_events(
     return claimed
 
 
-async def media_ids_claimed(store: Store, ig_user_id: str, media_ids: list[str]) -> set[str]:
+async def media_ids_claimed(store: Store, external_id: str, media_ids: list[str]) -> set[str]:
     cursor = store[COLLECTION].find(
-        {"ig_user_id": ig_user_id, "media_id": {"$in": media_ids}}, {"media_id": 1}
+        {"external_id": external_id, "media_id": {"$in": media_ids}}, {"media_id": 1}
     )
     return {doc["media_id"] async for doc in cursor}
 
 
-async def published_since(store: Store, ig_user_id: str, since: datetime) -> list[datetime]:
+async def published_since(store: Store, external_id: str, since: datetime) -> list[datetime]:
     """When our own posts on this account went live since ``since`` (quota estimate)."""
     cursor = store[COLLECTION].find(
-        {"ig_user_id": ig_user_id, "state": "published", "published_at": {"$gte": since}},
+        {"external_id": external_id, "state": "published", "published_at": {"$gte": since}},
         {"published_at": 1},
     )
     return sorted([doc["published_at"] async for doc in cursor])
 
 
-async def active_due_by(store: Store, ig_user_id: str, at: datetime) -> int:
+async def active_due_by(store: Store, external_id: str, at: datetime) -> int:
     """Our posts on this account not yet final whose next step is due by ``at`` (each will
     spend a publishing slot before a post due at ``at``)."""
     return await store[COLLECTION].count_documents(
-        {"ig_user_id": ig_user_id, "state": {"$in": list(ACTIVE_STATES)}, "next_check_at": {"$lte": at}}
+        {"external_id": external_id, "state": {"$in": list(ACTIVE_STATES)}, "next_check_at": {"$lte": at}}
     )
 
 

@@ -96,7 +96,7 @@ async def create_post(request: web.Request) -> web.Response:
         "_id": post_store.new_post_id(),
         "tenant_id": tenant_id,
         "account_id": account["_id"],
-        "ig_user_id": account["external_id"],
+        "external_id": account["external_id"],
         "idempotency_key": key,
         "fingerprint": fingerprint,
         "request": body.model_dump(mode="python"),

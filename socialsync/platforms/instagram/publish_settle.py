@@ -195,7 +195,7 @@ class Settling:
             log.info("media lookup failed", post_id=self.post_id, error=_describe(exc))
             return None
         claimed = await posts.media_ids_claimed(
-            self.services.store, self.post["ig_user_id"], [c.id for c in candidates]
+            self.services.store, self.post["external_id"], [c.id for c in candidates]
         )
         found = containers.matching_media(
             candidates, caption=self.request.get("caption", "") if self.request["type"] != "story" else "",
@@ -229,7 +229,7 @@ class Settling:
         cap = self.settings.publish_quota_recheck_seconds
         duration = limit.config.quota_duration if limit else 86400
         own = await posts.published_since(
-            self.services.store, self.post["ig_user_id"], _now() - timedelta(seconds=duration)
+            self.services.store, self.post["external_id"], _now() - timedelta(seconds=duration)
         )
         if not own:
             return cap
