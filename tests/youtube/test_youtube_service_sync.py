@@ -17,10 +17,12 @@ async def test_first_full_sync_fills_media_metrics_audience_and_comments(env: En
     tenant = await env.tenant()
     await env.sandbox.post("/_sandbox/youtube/app", json={"analytics_lag_days": 3})
     out = await connect(env, tenant.api_key)
+    sent = await youtube_requests(env)
     await env.run_worker()
     aid = out.account_id
     runs = (await get(env, tenant.api_key, f"/v1/accounts/{aid}/sync-runs"))["data"]
     assert runs[0]["status"] == "succeeded" and runs[0]["kind"] == "full", runs[0]
+    assert runs[0]["api_calls"] == await youtube_requests(env) - sent  # each call counted once
     media = (await get(env, tenant.api_key, f"/v1/accounts/{aid}/media?limit=200"))["data"]
     assert len(media) == 150 and {m["platform"] for m in media} == {"youtube"}
     by_id = {m["id"]: m for m in media}

@@ -113,6 +113,7 @@ class ChannelSyncer:
         playlist = self._playlist(account, cp)
         token = cp.get("page_token")
         recent: list[list[str]] = cp.get("recent") or []
+        counted = 0  # each batch reports the calls made for it (the run adds them up)
         while True:
             params = {"part": "contentDetails", "playlistId": playlist, "maxResults": "50"}
             if token:
@@ -124,8 +125,9 @@ class ChannelSyncer:
             token = body.get("nextPageToken")
             yield SyncBatch([media_record(v) for v in videos],
                             {"page_token": token, "recent": recent, "uploads_playlist_id": playlist,
-                             "complete": not token}, calls=yt.calls,
+                             "complete": not token}, calls=yt.calls - counted,
                             state={"recent": recent, "uploads_playlist_id": playlist})
+            counted = yt.calls
             if not token:
                 return
 
