@@ -9,7 +9,6 @@ reached the platform and now answers "gone" has reached its goal.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from socialsync.platform_tokens import fresh_ref

@@ -120,10 +120,10 @@ async def set_sync_checkpoint(store: Store, account_id: str, stage: str, checkpo
     await store.accounts.update_one({"_id": account_id}, {"$set": {f"sync_state.{stage}": checkpoint}})
 
 
-async def set_push_subscription(store: Store, account_id: str, state: dict[str, Any]) -> None:
+async def set_push_subscription(store: Store, account_id: str, now: datetime, state: dict[str, Any]) -> None:
     """The account's push subscription (YouTube's WebSub lease): status, lease, when to renew."""
     await store.accounts.update_one({"_id": account_id}, {"$set": {
-        "push_subscription": {**state, "at": clock.now()}, "updated_at": clock.now()}})
+        "push_subscription": {**state, "at": now}, "updated_at": now}})
 
 
 async def push_due(store: Store, platforms: list[str], now: datetime, limit: int = 500) -> list[str]:

@@ -200,7 +200,7 @@ async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
         status = await subscribe(doc["external_id"], services.settings.public_base)
     except Exception as exc:  # noqa: BLE001 - the hub's failure is recorded; polling goes on
         wait = float(getattr(exc, "retry_after", None) or PUSH_RETRY_SECONDS)
-        await platform_accounts.set_push_subscription(services.store, account_id, {
+        await platform_accounts.set_push_subscription(services.store, account_id, now, {
             "status": "hub_unavailable", "error": type(exc).__name__, "retry_at": now + timedelta(seconds=wait),
             "renew_at": now + timedelta(seconds=wait)})
         log.warning("push subscription deferred: the hub failed", account_id=account_id, seconds=wait)
@@ -208,7 +208,7 @@ async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
             return "hub_unavailable"  # the renew cron tries again at renew_at
         raise Retry(defer=wait) from None
     accepted = 200 <= int(status) < 300
-    await platform_accounts.set_push_subscription(services.store, account_id, {
+    await platform_accounts.set_push_subscription(services.store, account_id, now, {
         "status": "requested" if accepted else "refused", "hub_status": int(status), "error": None,
         "lease_seconds": lease, "requested_at": now, "expires_at": now + timedelta(seconds=lease),
         "renew_at": now + timedelta(seconds=lease * PUSH_RENEW_SHARE if accepted else PUSH_RETRY_SECONDS * 12)})

@@ -7,7 +7,7 @@ finds the comment gone after an earlier attempt has reached its goal.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from socialsync.context import Services
