@@ -92,7 +92,8 @@ async def test_a_dropped_upload_resumes_from_the_acknowledged_byte(env: Env, vid
     assert post["state"] == "published", post
     assert len(await _published(env)) == 1
     [session] = (await env.sandbox.get("/_sandbox/youtube/uploads")).json()["sessions"]
-    assert session["received"] == SIZE and session["bytes_sent"] - SIZE <= 2 * BLOCK  # resumed, not restarted
+    # resumed from the acknowledged byte: only the part of the dropped block is sent again
+    assert session["received"] == SIZE and session["bytes_sent"] - SIZE < BLOCK
 
 
 async def test_invalid_requests_are_refused_before_queuing(env: Env, video_url: str) -> None:
