@@ -12,6 +12,7 @@ account needs reconnect; ``permission`` is recorded and the run goes on.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,11 +96,17 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
     assert plugin.sync is not None
     await sync_runs.update(services.store, run_id, set_={"status": "running", "started_at": run.get("started_at") or clock.now()})
     done = list(run.get("stages_done") or [])
+    # How many accounts share the platform's daily budget now (the policy's fair share).
+    sharers = await services.store.accounts.count_documents({"platform": account["platform"], "status": "active"})
+
+    def shared(ref: Any) -> Any:
+        return replace(ref, extra={**ref.extra, "active_accounts": max(1, sharers)}) if ref is not None else None
+
     lookback = getattr(getattr(plugin, "settings", None), "lookback_days", 30)
     for stage in plugin.spec.sync_kinds.get(run["kind"], ()):
         if stage in done:
             continue
-        ref = await fresh_ref(services, account_id)
+        ref = shared(await fresh_ref(services, account_id))
         if ref is None:
             await sync_runs.finish(services.store, run, "skipped", reason="account is not active")
             return "skipped"
@@ -128,7 +135,7 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
                     if await refresh_account(services, account_id, force=True,
                                              refused=ref.credentials.access_token) != "refreshed":
                         raise
-                    ref = await fresh_ref(services, account_id)
+                    ref = shared(await fresh_ref(services, account_id))
                     if ref is None:
                         raise
         except PlatformError as exc:

@@ -120,3 +120,24 @@ async def test_a_spent_quota_defers_the_run_and_calls_nothing_until_the_reset(en
     assert run["status"] == "succeeded" and run["deferrals"] >= 3, run
     media = (await get(env, tenant.api_key, f"/v1/accounts/{out.account_id}/media?limit=200"))["data"]
     assert len(media) == 150
+
+
+async def test_one_channel_cannot_spend_the_other_channels_share(env: Env) -> None:
+    env.settings.youtube.daily_units, env.settings.youtube.reserve_units = 18, 0  # 9 units each
+    env.settings.ratelimit_max_defer_seconds = 0.5
+    tenant = await env.tenant()
+    big = await connect(env, tenant.api_key)  # 150 videos: a full sync needs more than its share
+    small = await connect(env, tenant.api_key, account="yt_hidden")  # 3 videos
+    worker = asyncio.create_task(env.run_worker())
+    try:
+        async def settled() -> bool:
+            runs = {r["account_id"]: r async for r in env.services.store["sync_runs"].find()}
+            return runs.get(small.account_id, {}).get("status") == "succeeded" and \
+                runs.get(big.account_id, {}).get("deferrals", 0) >= 2
+
+        await until(settled, 40)
+    finally:
+        worker.cancel()
+    run = await env.services.store["sync_runs"].find_one({"account_id": big.account_id})
+    assert run["status"] not in ("succeeded", "failed"), run  # waits for tomorrow's share
+
