@@ -97,7 +97,7 @@ async def run_sync(services: Any, account_id: str, run_id: str) -> str:
     await sync_runs.update(services.store, run_id, set_={"status": "running", "started_at": run.get("started_at") or clock.now()})
     done = list(run.get("stages_done") or [])
     # How many accounts share the platform's daily budget now (the policy's fair share).
-    sharers = await services.store.accounts.count_documents({"platform": account["platform"], "status": "active"})
+    sharers = await account_store.count_active(services.store, account["platform"])
 
     def shared(ref: Any) -> Any:
         return replace(ref, extra={**ref.extra, "active_accounts": max(1, sharers)}) if ref is not None else None

@@ -221,6 +221,11 @@ async def disconnect_platform_user(store: Store, platform_user_id: str, reason: 
     return done
 
 
+async def count_active(store: Store, platform: str) -> int:
+    """Connected, working accounts of one platform (they share its daily budget)."""
+    return await store.accounts.count_documents({"platform": platform, "status": "active"})
+
+
 async def get_public(store: Store, account_id: str) -> dict[str, Any] | None:
     """The account without its (encrypted) credentials, for pages and logs."""
     return await store.accounts.find_one({"_id": account_id}, {"token": 0, "refresh": 0})
