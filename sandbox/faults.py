@@ -7,7 +7,7 @@ case that idempotent clients must survive. Control calls (``/_sandbox/…``) are
 
 Shared by every platform: the rule is platform-neutral, and the answer is rendered by the
 platform that owns the path (``HostPolicy.fault_response``, e.g. Meta's ``{"error": {code,
-error_subcode, fbtrace_id, ...}}``); ``error`` takes the platform's own fields beside ``code``
+error_subcode, ...}}``); ``error`` takes the platform's own fields beside ``code``
 and ``message``. Paths no platform renders get ``default_fault_response``.
 """
 

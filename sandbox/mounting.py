@@ -1,6 +1,6 @@
 """Turn route tables written with full sandbox paths (``/HOST/...``) into one sub-app per host.
 
-A platform package keeps its routes readable as the real URLs (``/graph.instagram.com/{version}/me``)
+A platform package keeps its routes readable as the real URLs (``/open.tiktokapis.com/v2/user/info/``)
 and calls ``mount_hosts`` from its ``mount``: every route whose first path segment is one of
 ``hosts`` goes to that host's sub-app (``root.add_subapp("/" + host, sub)``), in table order
 (aiohttp tries routes in registration order); anything else (control routes, aliases) is added

@@ -1,6 +1,6 @@
 """Call counting and the request log: how tests and benchmarks see what the client did.
 
-Counts per route template (``GET /graph.instagram.com/{version}/me``) and per account the call
+Counts per route template (``GET /open.tiktokapis.com/v2/user/info/``) and per account the call
 was about, overall and per platform, plus a bounded log (each entry names its platform).
 Secrets in query strings are replaced by ``***`` before they are stored, so the log can be
 dumped in a failing test's output. Control calls are not counted.
@@ -31,7 +31,7 @@ UNMATCHED = "(unmatched)"
 
 
 def endpoint_template(request: web.Request) -> str:
-    """The route template that matched (``/graph.facebook.com/{version}/me``)."""
+    """The route template that matched (``/www.googleapis.com/youtube/v3/channels``)."""
     route = match_of(request).route
     resource = route.resource if route is not None else None
     return resource.canonical if resource is not None else UNMATCHED

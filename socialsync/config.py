@@ -6,7 +6,7 @@ point at the local platform emulator, so that nothing else in the code knows abo
 
 The sandbox mirrors every real host under a path prefix named after the host::
 
-    https://graph.instagram.com/v24.0/me  ->  http://127.0.0.1:8090/graph.instagram.com/v24.0/me
+    https://open.tiktokapis.com/v2/user/info/  ->  http://127.0.0.1:8090/open.tiktokapis.com/v2/user/info/
 """
 
 from __future__ import annotations

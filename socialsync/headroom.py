@@ -19,7 +19,7 @@ class Headroom:
     """One budget scope now."""
 
     platform: str
-    scope: str  # e.g. "app:graph.instagram.com", "ig:1784…", "youtube:units"
+    scope: str  # e.g. a platform app scope, an account scope, "youtube:units"
     used_percent: float | None  # None when the platform does not express it as a share
     left: str  # what is left, in the platform's own terms ("15 % left", "9,400 units left today")
     blocked_seconds: float = 0.0  # > 0: no call goes out for this long

@@ -23,6 +23,7 @@ from socialsync import clock
 MIGRATIONS = "migrations"
 LEGACY_PLATFORM = "instagram"
 LEGACY_SOURCE = "meta"
+LEGACY_POST_ACCOUNT_FIELD = "ig_user_id"  # posts' account field before the platform core
 PLATFORM_SCOPED = ("accounts", "media", "comments", "mentions", "metrics", "audience", "sync_runs",
                    "publish_jobs", "comment_actions")
 
@@ -42,14 +43,14 @@ async def _platform_fields(store: Store, now: datetime) -> dict[str, int]:
 
 
 async def _post_external_id(store: Store, now: datetime) -> dict[str, int]:
-    """Posts name their platform account ``external_id`` (it was Instagram's ``ig_user_id``)."""
-    posts = store["publish_jobs"]
-    updates = [UpdateOne({"_id": d["_id"]}, {"$set": {"external_id": d["ig_user_id"]}, "$unset": {"ig_user_id": ""}})
-               async for d in posts.find({"ig_user_id": {"$exists": True}}, {"ig_user_id": 1})]
+    """Posts name their platform account ``external_id`` (Instagram's own name before the core)."""
+    posts, legacy = store["publish_jobs"], LEGACY_POST_ACCOUNT_FIELD
+    updates = [UpdateOne({"_id": d["_id"]}, {"$set": {"external_id": d[legacy]}, "$unset": {legacy: ""}})
+               async for d in posts.find({legacy: {"$exists": True}}, {legacy: 1})]
     for i in range(0, len(updates), 500):
         await posts.bulk_write(updates[i:i + 500], ordered=False)
     try:
-        await posts.drop_index("ig_user_id_1_published_at_1")
+        await posts.drop_index(f"{legacy}_1_published_at_1")
     except OperationFailure:
         pass  # never created, or already gone
     return {"publish_jobs.external_id": len(updates)}
