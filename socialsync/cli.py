@@ -65,7 +65,7 @@ def up(
     """Run the whole service on this machine; Ctrl-C stops it.
 
     Starts Redis and MongoDB (unless SOCIALSYNC_REDIS_URL / SOCIALSYNC_MONGODB_URL are set), the
-    sandbox (when no Meta app credentials are set), the web receiver and the worker.
+    sandbox (when a platform has no app credentials), the web receiver and the worker.
     """
     from socialsync.supervisor import Supervisor  # noqa: PLC0415
 

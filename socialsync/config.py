@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from socialsync.platforms.base import PlatformSettings
 from socialsync.platforms.instagram.settings import MetaAppSettings, split_csv
 from socialsync.platforms.youtube.settings import YouTubeSettings
 from socialsync.platforms.tiktok.settings import TikTokSettings
@@ -277,6 +278,16 @@ class Settings(BaseSettings, MetaAppSettings):
         if self.sandbox is not None:
             return self.sandbox
         return not self.meta_credentials_set
+
+    @property
+    def sandboxed_platforms(self) -> list[str]:
+        """The platforms that talk to the sandbox (per platform: no credentials, or forced), in
+        registry order; `socialsync up` starts the sandbox when any does."""
+        from socialsync.platforms.registry import PLATFORMS  # noqa: PLC0415 - it imports no platform
+
+        blocks = {name: getattr(self, name, None) for name in PLATFORMS}
+        return [name for name, block in blocks.items()
+                if (block.uses_sandbox(self) if isinstance(block, PlatformSettings) else self.sandbox_mode)]
 
     @property
     def redis_dsn(self) -> str:

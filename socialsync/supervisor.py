@@ -24,26 +24,24 @@ SIGTERM by the kernel if the supervisor itself is killed, so no server is left h
 
 from __future__ import annotations
 
-import ctypes
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
-from urllib.parse import urlsplit, urlunsplit
 
 from socialsync import devservers
 from socialsync.config import Settings
 from socialsync.logs import get_logger
+from socialsync.processes import (
+    Child, connect_host, die_with_parent, ended, guard_orphans, http_ok, listeners, port_in_use, say,
+)
+from socialsync.up_screen import Summary, sandbox_banner
 
 log = get_logger("socialsync.supervisor")
 
@@ -56,16 +54,6 @@ READY_POLL_SECONDS = 0.5
 # How long each child gets between SIGTERM and SIGKILL, in stop order.
 STOP_GRACE_SECONDS = {"web": 15.0, "worker": 30.0, "sandbox": 10.0}
 
-_PR_SET_PDEATHSIG = 1
-# Run before a server binary we do not spawn ourselves (devservers owns the Popen call): ask the
-# kernel to SIGTERM it when the supervisor dies, then exec the real server in the same process.
-_ORPHAN_GUARD = (
-    "import ctypes, os, signal, sys\n"
-    f"ctypes.CDLL(None, use_errno=True).prctl({_PR_SET_PDEATHSIG}, signal.SIGTERM)\n"
-    "if os.getppid() != int(sys.argv[1]):\n"
-    "    sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
 
 
 class StartupError(RuntimeError):
@@ -74,70 +62,6 @@ class StartupError(RuntimeError):
 
 class _Interrupted(Exception):
     """A stop signal arrived while starting: skip the remaining start-up steps."""
-
-
-@dataclass
-class Child:
-    """One `socialsync <role>` child process."""
-
-    name: str
-    argv: list[str]
-    port: int | None = None
-    role: str = ""
-    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    @property
-    def exit_code(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-
-# --- small helpers --------------------------------------------------------------------------
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn making the kernel SIGTERM the child when this process dies (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to import in the child
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died between fork and prctl
-            os._exit(1)
-
-    return preexec
-
-
-def _guard_orphans(server: devservers.ManagedProcess) -> devservers.ManagedProcess:
-    if sys.platform.startswith("linux"):
-        server.argv = [
-            sys.executable, "-I", "-S", "-c", _ORPHAN_GUARD, str(os.getpid()), *server.argv,
-        ]
-    return server
-
-
-def _connect_host(host: str) -> str:
-    """The address to reach a server bound to `host` from this machine."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::", "[::]") else host
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((_connect_host(host), port)) == 0
-
-
-def redact_url(url: str) -> str:
-    """A server URL fit for printing: any password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def read_or_create_secret(path: Path, make: Callable[[], str]) -> tuple[str, bool]:
@@ -156,24 +80,6 @@ def read_or_create_secret(path: Path, make: Callable[[], str]) -> tuple[str, boo
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return value, True
-
-
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _cli_command() -> str:
-    """How the user should type `socialsync` in another shell."""
-    beside = Path(sys.executable).parent / "socialsync"
-    if beside.exists():
-        return _display_path(beside)
-    return "socialsync"
-
-
-# --- the supervisor -------------------------------------------------------------------------
 
 
 class Supervisor:
@@ -215,7 +121,7 @@ class Supervisor:
         except _Interrupted:
             code = 0
         except (StartupError, devservers.DevServerError, OSError) as exc:
-            _say(self.err, f"socialsync up: could not start: {exc}")
+            say(self.err, f"socialsync up: could not start: {exc}")
             code = 1
         finally:
             self.stop()
@@ -241,8 +147,9 @@ class Supervisor:
         self._prepare_secrets()
         self._start_servers()
         self._checkpoint()
-        if s.sandbox_mode:
-            log.warning("SANDBOX MODE: starting the platform emulator", url=s.sandbox_base_url)
+        if s.sandboxed_platforms:
+            log.warning("SANDBOX MODE: starting the platform emulator", url=s.sandbox_base_url,
+                        platforms=s.sandboxed_platforms)
             sandbox = self._spawn("sandbox", ["sandbox", "--host", s.sandbox_host,
                                               "--port", str(s.sandbox_port)], port=s.sandbox_port)
             self._wait_listening(sandbox, s.sandbox_host)
@@ -257,7 +164,7 @@ class Supervisor:
         if self.webs > 1:
             self._wait_listeners(s.web_port, self.webs)
         self._checkpoint()
-        if s.sandbox_mode:  # last, so that it is on screen after the start-up logs
+        if s.sandboxed_platforms:  # last, so that it is on screen after the start-up logs
             self._print_sandbox_banner()
         self._print_summary()
         return self._watch()
@@ -265,7 +172,7 @@ class Supervisor:
     def _check_ports_free(self) -> None:
         s = self.settings
         wanted = [("web receiver", s.web_host, s.web_port, "SOCIALSYNC_WEB_PORT")]
-        if s.sandbox_mode:
+        if s.sandboxed_platforms:
             wanted.append(("sandbox", s.sandbox_host, s.sandbox_port, "SOCIALSYNC_SANDBOX_PORT"))
         if not s.redis_url:
             wanted.append(("Redis", "127.0.0.1", s.local_redis_port, "SOCIALSYNC_LOCAL_REDIS_PORT"))
@@ -300,7 +207,7 @@ class Supervisor:
     def _start_servers(self) -> None:
         s = self.settings
         if not self.redis_url:
-            redis = _guard_orphans(
+            redis = guard_orphans(
                 devservers.redis_process(self.data_dir / "redis", port=s.local_redis_port)
             )
             self.servers.append(redis)
@@ -308,7 +215,7 @@ class Supervisor:
             self.redis_url = redis.url
             log.info("local Redis started", url=redis.url, log_file=str(redis.log_path))
         if not self.mongodb_url:
-            mongo = _guard_orphans(
+            mongo = guard_orphans(
                 devservers.mongo_process(self.data_dir, port=s.local_mongodb_port)
             )
             self.servers.append(mongo)
@@ -324,10 +231,11 @@ class Supervisor:
             "SOCIALSYNC_TOKEN_KEYS": self.token_keys,
             "SOCIALSYNC_ADMIN_TOKEN": self.admin_token or "",
             "SOCIALSYNC_DATA_DIR": str(self.data_dir),
-            "SOCIALSYNC_SANDBOX": "true" if s.sandbox_mode else "false",
             "SOCIALSYNC_LOG_JSON": "true" if s.log_json else "false",
             "PYTHONUNBUFFERED": "1",
         }
+        # Sandbox mode is decided per platform (no credentials → its sandbox), by each child from
+        # the same environment; SOCIALSYNC_SANDBOX, if the user set it, is inherited as it is.
         if self.webs > 1:  # every web process binds the same port; the kernel spreads connections
             env["SOCIALSYNC_WEB_REUSE_PORT"] = "true"
         if self._public_base() != s.public_base:
@@ -342,7 +250,7 @@ class Supervisor:
             env=self._child_env(),
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the supervisor only; it stops us in order
-            preexec_fn=_die_with_parent(),  # noqa: PLW1509 - the supervisor has no threads
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - the supervisor has no threads
         )
         log.info("started", process=name, pid=child.proc.pid)
         return child
@@ -378,10 +286,10 @@ class Supervisor:
     def _first_dead(self) -> str | None:
         for child in self.children:
             if child.exit_code is not None:
-                return f"{child.name} {_ended(child.exit_code)} (its log is above)"
+                return f"{child.name} {ended(child.exit_code)} (its log is above)"
         for server in self.servers:
             if server.proc is not None and not server.running:
-                return f"{server.name} {_ended(server.proc.returncode)} (see {server.log_path})"
+                return f"{server.name} {ended(server.proc.returncode)} (see {server.log_path})"
         return None
 
     def _watch(self) -> int:
@@ -391,16 +299,16 @@ class Supervisor:
         while not self._stopping():
             dead = self._first_dead()
             if dead:
-                _say(self.err, f"socialsync up: {dead}; stopping everything.")
+                say(self.err, f"socialsync up: {dead}; stopping everything.")
                 return 1
             now = time.monotonic()
             if not ready and now >= next_probe:
                 next_probe = now + READY_POLL_SECONDS
-                if _http_ok(ready_url):
+                if http_ok(ready_url):
                     ready = True
                     elapsed = now - self._started_at
                     log.info("ready", url=ready_url, seconds=round(elapsed, 2))
-                    _say(self.out, f"Ready ({ready_url} answers 200) after {elapsed:.1f}s.")
+                    say(self.out, f"Ready ({ready_url} answers 200) after {elapsed:.1f}s.")
             time.sleep(POLL_SECONDS)
         log.info("stopping", signal=self._stop_reason)
         return 0
@@ -443,7 +351,7 @@ class Supervisor:
         name = signal.Signals(signum).name
         if self._stop_reason is None:
             self._stop_reason = name
-            _say(self.err, f"\nsocialsync up: {name} received, stopping (again to kill)...")
+            say(self.err, f"\nsocialsync up: {name} received, stopping (again to kill)...")
         else:
             self._force = True
 
@@ -451,7 +359,7 @@ class Supervisor:
 
     def _web_base(self) -> str:
         s = self.settings
-        return f"http://{_connect_host(s.web_host)}:{s.web_port}"
+        return f"http://{connect_host(s.web_host)}:{s.web_port}"
 
     def _public_base(self) -> str:
         """SOCIALSYNC_PUBLIC_URL if set; else the local web URL (the default names port 8080,
@@ -460,63 +368,16 @@ class Supervisor:
         return s.public_base if "public_url" in s.model_fields_set else self._web_base()
 
     def _print_sandbox_banner(self) -> None:
-        s = self.settings
-        bar = "!" * 78
-        lines = [
-            "SANDBOX MODE: no Meta app credentials are configured.",
-            "Every Instagram/Facebook call goes to the local platform EMULATOR at",
-            f"    {s.sandbox_base_url}",
-            "Nothing reaches the real platforms; accounts and posts there are fake.",
-            "To use the real APIs, set SOCIALSYNC_INSTAGRAM_APP_ID and",
-            "SOCIALSYNC_INSTAGRAM_APP_SECRET (Instagram Login) or SOCIALSYNC_META_APP_ID",
-            "and SOCIALSYNC_META_APP_SECRET (Facebook Login), in the environment or .env.",
-        ]
-        if s.sandbox:
-            lines.append("(SOCIALSYNC_SANDBOX=true forces this mode: unset it as well.)")
-        bold, reset = ("\033[1;31m", "\033[0m") if self.err.isatty() else ("", "")
-        text = "\n".join([bar, *(f"!!  {line}" for line in lines), bar])
-        _say(self.err, f"{bold}{text}{reset}")
+        say(self.err, sandbox_banner(self.settings, tty=self.err.isatty()))
 
     def _print_summary(self) -> None:
-        s = self.settings
-        web = self._web_base()
-        mode = "SANDBOX mode" if s.sandbox_mode else "live Meta APIs"
-        rows = [("web receiver", web if self.webs == 1 else f"{web}  ({self.webs} processes, one port)")]
-        if self.workers > 1:
-            rows.append(("workers", str(self.workers)))
-        if self._public_base() != web:
-            rows.append(("public URL", self._public_base()))
-        rows += [("readiness", f"{web}/readyz"), ("API (OpenAPI)", f"{web}/v1/openapi.json")]
-        if s.sandbox_mode:
-            rows.append(("sandbox", s.sandbox_base_url))
-        local = {server.name: server for server in self.servers}
-        for name, label, url in (
-            ("redis", "Redis", self.redis_url), ("mongodb", "MongoDB", self.mongodb_url)
-        ):
-            note = "local, data in " + _display_path(self.data_dir) if name in local else "external"
-            rows.append((label, f"{redact_url(url or '')}  ({note})"))
-        if s.admin_token is None:
-            rows.append(("admin token", _display_path(self.data_dir / ADMIN_TOKEN_FILE)))
-        if not s.token_keys:
-            rows.append(("token key", _display_path(self.data_dir / TOKEN_KEY_FILE)))
-        width = max(len(label) for label, _ in rows)
-        cli = _cli_command()
-        body = "\n".join(f"  {label.ljust(width)}  {value}" for label, value in rows)
-        created = "".join(
-            f"\n  (created {_display_path(p)}: keep it, it unlocks the stored tokens)"
-            if p.name == TOKEN_KEY_FILE else f"\n  (created {_display_path(p)})"
-            for p in self.created
+        summary = Summary(
+            settings=self.settings, web=self._web_base(), public=self._public_base(), webs=self.webs,
+            workers=self.workers, redis=self.redis_url or "", mongodb=self.mongodb_url or "",
+            local=frozenset(server.name for server in self.servers), data_dir=self.data_dir,
+            created=self.created, admin_token_file=ADMIN_TOKEN_FILE, token_key_file=TOKEN_KEY_FILE,
         )
-        _say(
-            self.out,
-            f"\nsocialsync is up ({mode}):\n{body}{created}\n\n"
-            "Quick start (in another shell):\n"
-            f"  {cli} tenant create my-crm   # prints the tenant's API key, once\n"
-            f"  curl -s -X POST {web}/v1/connect -H \"Authorization: Bearer $API_KEY\" "
-            "-H 'Content-Type: application/json' "
-            "-d '{\"platform\": \"instagram\", \"return_url\": \"http://localhost:3000/connected\"}'\n"
-            "\nPress Ctrl-C to stop.\n",
-        )
+        say(self.out, summary.text())
 
 
 def _stop_rank(child: Child) -> int:
@@ -528,43 +389,9 @@ def _numbered(role: str, index: int, count: int) -> str:
     return role if count == 1 else f"{role}-{index + 1}"
 
 
-def listeners(port: int) -> int:
-    """How many TCP sockets listen on `port` on this machine (Linux /proc/net; -1 elsewhere).
-    With SO_REUSEPORT every web process has its own listening socket on the shared port."""
-    found = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as handle:
-                next(handle, None)
-                for line in handle:
-                    fields = line.split()
-                    if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        found += 1
-        except OSError:
-            return -1
-    return found
 
 
-def _say(stream: TextIO, text: str) -> None:
-    """Print for the person at the terminal; a closed terminal or pipe must not stop a shutdown."""
-    try:
-        print(text, file=stream, flush=True)
-    except (OSError, ValueError, RuntimeError):  # RuntimeError: re-entered from a signal handler
-        pass
 
 
-def _ended(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            return f"was killed by {signal.Signals(-returncode).name}"
-        except ValueError:
-            pass
-    return f"exited with code {returncode}"
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 - our own URL
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from socialsync import crm_events
 from socialsync.devservers import free_port
-from socialsync.supervisor import listeners
+from socialsync.processes import listeners
 from tests.conftest import Env, serve
 from tests.scale.procs import Proc, service_env, stop_all
 

@@ -28,7 +28,7 @@ from socialsync.devservers import free_port
 from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
 from socialsync.store.accounts import ConnectedAccount, StoredToken
-from socialsync.supervisor import listeners
+from socialsync.processes import listeners
 from tests.conftest import Env
 from tests.publish_helpers import BODIES
 from tests.scale.procs import Proc, service_env, stop_all

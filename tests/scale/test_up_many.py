@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from socialsync.supervisor import listeners
+from socialsync.processes import listeners
 from tests.test_cli_up import REPO_ROOT, _alive, _descendants, _distinct_free_ports, _status
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
