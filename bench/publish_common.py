@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox import SandboxConfig, build_sandbox_app  # noqa: E402
 from sandbox.context import SANDBOX_KEY  # noqa: E402
+from sandbox.meta.config import MetaConfig  # noqa: E402
 from sandbox.meta.world import Meta  # noqa: E402
 from socialsync.config import Settings  # noqa: E402
 from socialsync.crypto import generate_key  # noqa: E402
@@ -81,7 +82,7 @@ async def stack(**settings_overrides: object) -> AsyncIterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         redis = redis_process(Path(tmp) / "redis").start()
         mongo = mongo_process(Path(tmp) / "mongo").start()
-        sandbox_app = build_sandbox_app(SandboxConfig(request_log_size=200000, app_calls_per_hour=10_000_000))
+        sandbox_app = build_sandbox_app(SandboxConfig(request_log_size=200000, platforms={"meta": MetaConfig(app_calls_per_hour=10_000_000)}))
         sandbox_runner, sandbox_url = await serve(sandbox_app)
         port = free_port()
         settings = Settings(

@@ -33,7 +33,7 @@ from sync_harness import Bench  # noqa: E402
 from socialsync.config import Settings  # noqa: E402
 from socialsync.context import open_services  # noqa: E402
 from socialsync.crypto import generate_key  # noqa: E402
-from sandbox.config import SandboxConfig  # noqa: E402
+from sandbox.meta.config import MetaConfig  # noqa: E402
 from socialsync.devservers import free_port, mongo_process, redis_process  # noqa: E402
 
 LATENCY_MS = 100
@@ -143,8 +143,8 @@ async def main(accounts: int, media: int, counts: list[int], profile: Path | Non
                   f"{r['cpu_used']['mongodb-wire'] / r['runs']:.2f} s", flush=True)
             print(f"      CPU: {r['cpu']}; all {r['cpu_total']:.2f} of {os.cpu_count()} cores", flush=True)
         # The budgets these calls spend (sandbox defaults = Meta's documented figures, PLATFORM_FACTS.md §4).
-        buc = SandboxConfig().buc_calls_per_window
-        app = SandboxConfig().app_calls_per_hour
+        buc = MetaConfig().buc_calls_per_window
+        app = MetaConfig().app_calls_per_hour
         calls = results[0]["calls"]
         print(f"rate budget: each account's Business Use Case budget is {buc} calls / 24 h; a full sync spent "
               f"{calls / accounts:.1f} calls per account ({100 * calls / accounts / buc:.1f} % of its day). "

@@ -24,6 +24,7 @@ from sandbox.clock import Clock
 from sandbox.config import HOUR, SandboxConfig
 from sandbox.meta.errors import GraphError
 from sandbox.meta.hosts import GRAPH_HOSTS, host_of
+from sandbox.meta.config import MetaConfig
 
 # The IG account a Graph call is about; set by handlers through ``UsageMeter.charge_account``.
 BUC_SUBJECT = web.RequestKey("sandbox_buc_subject", str)
@@ -64,7 +65,7 @@ class UsageMeter:
     """Counts calls against the app budget and the per-account budgets."""
 
     def __init__(self, config: SandboxConfig, clock: Clock) -> None:
-        self._config = config
+        self._config = MetaConfig.of(config)
         self._clock = clock
         self.reset()
 

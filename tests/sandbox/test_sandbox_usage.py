@@ -10,6 +10,7 @@ import httpx
 from sandbox_driver import Driver, graph_error
 
 from sandbox import SandboxConfig
+from sandbox.meta.config import MetaConfig
 
 CREATOR_IG_ID = "17841400000000101"
 BRAND_A_IG = "17841400000000112"
@@ -101,7 +102,7 @@ async def test_app_budget_spent_gives_code_4(sb: Driver, http: httpx.AsyncClient
 async def test_budget_from_config_and_usage_snapshot(
     start_sandbox: Callable[[SandboxConfig | None], AbstractAsyncContextManager[str]],
 ) -> None:
-    config = SandboxConfig(buc_calls_per_window=2, buc_window_seconds=600, app_calls_per_hour=100)
+    config = SandboxConfig(platforms={"meta": MetaConfig(buc_calls_per_window=2, buc_window_seconds=600, app_calls_per_hour=100)})
     async with start_sandbox(config) as url, httpx.AsyncClient(base_url=url) as http:
         sb = Driver(http)
         token = await sb.ig_long_token()

@@ -25,6 +25,7 @@ from sandbox.meta.routes.control_models import (
 from sandbox.meta.state import NewPage, UsernameTaken
 from sandbox.meta.tokens import TokenKind
 from sandbox.meta.world import Meta, meta_of
+from sandbox.meta.config import MetaConfig
 
 routes = web.RouteTableDef()
 
@@ -165,7 +166,7 @@ async def mint_token(request: web.Request) -> web.Response:
     sandbox = meta_of(request)
     body = await parse_body(request, MintToken)
     kind = TokenKind(body.kind)
-    config = sandbox.config
+    config = MetaConfig.of(sandbox.config)
     if kind in (TokenKind.IG_SHORT, TokenKind.IG_LONG):
         account = sandbox.state.find_instagram_login_account(body.username)
         if account is None:

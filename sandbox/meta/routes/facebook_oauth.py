@@ -14,6 +14,7 @@ from sandbox.meta.errors import invalid_parameter
 from sandbox.meta.hosts import FACEBOOK_GRAPH, FACEBOOK_WWW, VERSION
 from sandbox.meta.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
 from sandbox.meta.tokens import TokenKind
+from sandbox.meta.config import MetaConfig
 
 routes = web.RouteTableDef()
 
@@ -24,7 +25,7 @@ async def dialog(request: web.Request) -> web.Response:
     """The login dialog; ``sandbox_decision`` answers it without a browser."""
     sandbox = meta_of(request)
     query = request.query
-    if query.get("client_id") != sandbox.config.meta_client_id:
+    if query.get("client_id") != MetaConfig.of(sandbox.config).meta_client_id:
         return error_page(
             "Invalid App ID", "The provided app ID does not look like a valid app ID."
         )
@@ -42,7 +43,7 @@ async def dialog(request: web.Request) -> web.Response:
         request,
         flow="facebook",
         platform="Facebook",
-        client_id=sandbox.config.meta_client_id,
+        client_id=MetaConfig.of(sandbox.config).meta_client_id,
         choices=lambda: [
             ConsentChoice(
                 u.username,
@@ -67,7 +68,7 @@ async def dialog(request: web.Request) -> web.Response:
 async def access_token(request: web.Request) -> web.Response:
     """Code → short-lived user token, or (fb_exchange_token) → long-lived user token."""
     sandbox = meta_of(request)
-    config = sandbox.config
+    config = MetaConfig.of(sandbox.config)
     query = request.query
     if not query.get("client_id"):
         raise invalid_parameter("Missing client_id parameter.")

@@ -16,6 +16,7 @@ from sandbox.meta.errors import GraphError, InstagramOAuthError, invalid_paramet
 from sandbox.meta.hosts import INSTAGRAM_API, INSTAGRAM_GRAPH, INSTAGRAM_WWW, VERSION
 from sandbox.meta.routes.consent import ConsentChoice, Subject, answer_consent, error_page, valid_redirect_uri
 from sandbox.meta.tokens import TokenKind
+from sandbox.meta.config import MetaConfig
 
 routes = web.RouteTableDef()
 
@@ -27,7 +28,7 @@ async def authorize(request: web.Request) -> web.Response:
     """The authorization window; ``sandbox_decision`` answers it without a browser."""
     sandbox = meta_of(request)
     query = request.query
-    if query.get("client_id") != sandbox.config.ig_client_id:
+    if query.get("client_id") != MetaConfig.of(sandbox.config).ig_client_id:
         return error_page("Invalid Request", "Invalid platform app: unknown client_id.")
     redirect_uri = query.get("redirect_uri", "")
     if not valid_redirect_uri(redirect_uri):
@@ -45,7 +46,7 @@ async def authorize(request: web.Request) -> web.Response:
         request,
         flow="instagram",
         platform="Instagram",
-        client_id=sandbox.config.ig_client_id,
+        client_id=MetaConfig.of(sandbox.config).ig_client_id,
         choices=lambda: [
             ConsentChoice(a.username, f"@{a.username} - {a.name} ({a.account_type})")
             for a in sandbox.state.instagram_login_accounts()
@@ -64,7 +65,7 @@ async def authorize(request: web.Request) -> web.Response:
 async def exchange_code(request: web.Request) -> web.Response:
     """Authorization code → short-lived token (1 h). Single use, bound to app + redirect URI."""
     sandbox = meta_of(request)
-    config = sandbox.config
+    config = MetaConfig.of(sandbox.config)
     form = await request.post()
     fields: dict[str, str] = {k: v for k, v in form.items() if isinstance(v, str)}
     for name in ("client_id", "client_secret", "grant_type", "redirect_uri", "code"):
@@ -122,7 +123,7 @@ async def exchange_for_long_lived(request: web.Request) -> web.Response:
         raise invalid_parameter("Unsupported grant_type: expected ig_exchange_token")
     if not query.get("client_secret"):
         raise invalid_parameter("Missing client_secret parameter.")
-    if query["client_secret"] != sandbox.config.ig_client_secret:
+    if query["client_secret"] != MetaConfig.of(sandbox.config).ig_client_secret:
         raise invalid_parameter("Error validating client secret.")
     if not query.get("access_token"):
         raise invalid_parameter("Missing access_token parameter.")
@@ -138,9 +139,9 @@ async def exchange_for_long_lived(request: web.Request) -> web.Response:
         login_username=short.login_username,
         scopes=short.scopes,
         declined=short.declined,
-        ttl_seconds=sandbox.config.long_token_ttl_seconds,
+        ttl_seconds=MetaConfig.of(sandbox.config).long_token_ttl_seconds,
     )
-    return _bearer(long_lived.value, sandbox.config.long_token_ttl_seconds)
+    return _bearer(long_lived.value, MetaConfig.of(sandbox.config).long_token_ttl_seconds)
 
 
 @routes.get(f"/{INSTAGRAM_GRAPH}/{VERSION}/refresh_access_token")
@@ -158,7 +159,7 @@ async def refresh(request: web.Request) -> web.Response:
     if old.kind is not TokenKind.IG_LONG:
         raise invalid_parameter("Only a long-lived access token can be refreshed.")
     age = sandbox.clock.now() - old.issued_at
-    if age < sandbox.config.refresh_min_age_seconds:
+    if age < MetaConfig.of(sandbox.config).refresh_min_age_seconds:
         raise GraphError(
             100,
             "The access token cannot be refreshed yet: it must be at least 24 hours old "
@@ -170,10 +171,10 @@ async def refresh(request: web.Request) -> web.Response:
         login_username=old.login_username,
         scopes=old.scopes,
         declined=old.declined,
-        ttl_seconds=sandbox.config.long_token_ttl_seconds,
+        ttl_seconds=MetaConfig.of(sandbox.config).long_token_ttl_seconds,
     )
     old.replaced = True
-    return _bearer(new.value, sandbox.config.long_token_ttl_seconds)
+    return _bearer(new.value, MetaConfig.of(sandbox.config).long_token_ttl_seconds)
 
 
 def _bearer(value: str, expires_in: int) -> web.Response:
