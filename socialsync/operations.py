@@ -103,9 +103,9 @@ async def retry_post(services: Services, tenant_id: str, post_id: str, *, who: s
     doc = await post_store.compare_and_set(
         store, post_id, tick=post["tick"], states=("failed",),
         extra_filter={"tenant_id": tenant_id, "publish_attempts": post.get("publish_attempts", 0)},
-        set_fields={"state": "scheduled", "state_reason": "Retried.", "next_check_at": now, "retried_at": now},
-        unset=("error", "items", "parent", "failed_at", "event_pending", "polls", "poll_started_at",
-               "step_failures", "recreations"),
+        set_fields={"state": "scheduled", "state_reason": "Retried.", "next_check_at": now, "retried_at": now,
+                    "step": "queued", "step_in_flight": False, "platform_fields": {}},
+        unset=("error", "failed_at", "event_pending", "step_failures"),
         inc={"tick": 1, "retries": 1},
         attempt={"at": now, "step": "retry", "outcome": "scheduled", "detail": f"retried by {who}"[:200]},
     )

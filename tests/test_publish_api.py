@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from socialsync import queue
-from socialsync.platforms.instagram import publish
+from socialsync.publishing import jobs as publish
 from tests.conftest import Env
 from tests.publish_helpers import BODIES, IMAGE, VIDEO, connected, fast, post, published_log, read_post, sandbox_knobs, submit
 

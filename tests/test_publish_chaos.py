@@ -134,5 +134,5 @@ async def test_worker_killed_often_beside_a_sync_backlog_every_post_final_once_a
     published = [d for d in docs if d["state"] == "published"]
     # exactly one live media per published post, and no live media for a post we call failed
     assert len(log) == len(published) == POSTS
-    assert {d["publish_container"] for d in published} == set(containers)
+    assert {d["platform_fields"]["publish_container"] for d in published} == set(containers)
     assert all_final_after <= BOUND_SECONDS, f"{all_final_after:.1f} s from the last kill to all-final"

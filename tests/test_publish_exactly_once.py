@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from socialsync.platforms.instagram import publish
+from socialsync.platforms.instagram.publish_settle import describe_window
+from socialsync.publishing import jobs as publish
 from tests.conftest import Env
 from tests.publish_helpers import (
     BODIES, IMAGE, VIDEO, add_fault, connected, fast, post, published_log, read_post, sandbox_knobs, stored,
@@ -113,7 +114,7 @@ async def test_expired_container_is_recreated_because_it_was_never_published(env
     tenant, account_id = await connected(env)
     post_id = await post(env, tenant, account_id, BODIES["image"])
     assert await publish.advance(env.services, post_id, 0) == "waiting"  # ready, quota spent
-    old_container = (await stored(env, post_id))["publish_container"]
+    old_container = (await stored(env, post_id))["platform_fields"]["publish_container"]
 
     # A day later the container has expired; the quota is back.
     await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 86400 + 60})
@@ -122,9 +123,9 @@ async def test_expired_container_is_recreated_because_it_was_never_published(env
 
     doc = await stored(env, post_id)
     assert doc["state"] == "published"
-    assert doc["recreations"] == 1
-    assert doc["publish_container"] != old_container
-    assert [e["container_id"] for e in await published_log(env)] == [doc["publish_container"]]
+    assert doc["platform_fields"]["recreations"] == 1
+    assert doc["platform_fields"]["publish_container"] != old_container
+    assert [e["container_id"] for e in await published_log(env)] == [doc["platform_fields"]["publish_container"]]
 
 
 async def test_publishing_state_left_by_a_dead_worker_is_settled_by_reading_the_container(env: Env) -> None:
@@ -205,4 +206,4 @@ async def test_the_quota_wait_names_the_window_meta_reports(env: Env) -> None:
     assert await publish.advance(env.services, second, 0) == "waiting"
     reason = (await read_post(env, tenant, second))["state_reason"]
     assert reason == "Waiting for the publishing quota: 1 of 1 posts in the last 1 hour are used."
-    assert publish.describe_window(86400) == "24 hours" and publish.describe_window(90) == "90 seconds"
+    assert describe_window(86400) == "24 hours" and describe_window(90) == "90 seconds"

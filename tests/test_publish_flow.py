@@ -53,10 +53,10 @@ async def test_video_is_polled_through_in_progress_with_growing_waits(env: Env) 
 
     doc = await stored(env, post_id)
     assert doc["state"] == "published"
-    assert doc["polls"] >= 2  # it saw IN_PROGRESS and waited (deferred jobs), more than once
+    assert doc["platform_fields"]["polls"] >= 2  # it saw IN_PROGRESS and waited (deferred jobs), more than once
     container_reads = [a for a in (await env.sandbox.get("/_sandbox/requests", params={"limit": 500})).json()["requests"]
-                       if a["method"] == "GET" and a["path"].endswith(doc["publish_container"])]
-    assert len(container_reads) == doc["polls"] + 1
+                       if a["method"] == "GET" and a["path"].endswith(doc["platform_fields"]["publish_container"])]
+    assert len(container_reads) == doc["platform_fields"]["polls"] + 1
     assert len(await published_log(env)) == 1
 
 

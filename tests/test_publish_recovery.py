@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from arq.constants import in_progress_key_prefix
 
 from socialsync import queue
-from socialsync.platforms.instagram import publish
+from socialsync.publishing import jobs as publish
 from tests.conftest import Env
 from tests.publish_helpers import (
     BODIES, connected, fast, post, publish_queue, published_log, run_worker_until, sandbox_knobs, stored,
@@ -81,8 +81,8 @@ async def test_post_whose_worker_died_mid_step_is_resumed_by_the_sweep_under_a_n
     done = await stored(env, post_id)
     assert done["state"] == "published"
     log = await published_log(env)
-    assert [entry["container_id"] for entry in log] == [done["publish_container"]]
-    assert len(done.get("items") or {}) == 1  # the recorded container was reused, not re-created
+    assert [entry["container_id"] for entry in log] == [done["platform_fields"]["publish_container"]]
+    assert len(done["platform_fields"].get("items") or {}) == 1  # the recorded container was reused, not re-created
 
 
 async def test_worker_killed_inside_media_publish_is_settled_once_after_the_sweep(env: Env) -> None:

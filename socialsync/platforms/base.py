@@ -185,12 +185,30 @@ class Syncer(Protocol):
         ...
 
 class Publisher(Protocol):
+    """Publishing, one step at a time, driven by the core (socialsync/publishing/plugin_run.py).
+
+    Optional attributes the core reads (``getattr`` with a default):
+    - ``step_states: Mapping[str, str]``: the core state (what the CRM sees, what cancel reads)
+      of each step; unknown steps are ``publishing`` (not cancellable);
+    - ``nudge_field``: the platform field a publish-status webhook names (poll that post now);
+    - ``handles_publish_at``: the platform schedules publishing itself (YouTube);
+    - ``refresh_refused_token`` (default True): on TOKEN_INVALID the core refreshes once and
+      calls again; False (Meta: a refused token cannot be refreshed) fails ``needs_reconnect``;
+    - ``async permalink(account, post) -> str | None``: the public URL of a published post when
+      ``published`` did not give one (best effort, read after the final write);
+    - ``give_up(post, exc) -> StepOutcome``: the ``failed`` outcome of an error the step let out
+      once the core stops retrying it (default: ``platform_error``).
+    """
+
     def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime) -> Mapping[str, Any]:
         """The normalized request to store, or raise `PublishRejected`."""
         ...
 
     async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
-        """Advance the post one step from its stored state (ids saved before they are polled)."""
+        """Advance the post one step from its stored state (ids saved before they are polled).
+        ``post`` is the core's view: ``state`` (the step), ``request``, ``interrupted``,
+        ``publish_attempts``, ``created_at``, the platform's own recorded fields, and
+        ``own_posts`` (read-only questions about the account's other posts)."""
         ...
 
 class Moderator(Protocol):

@@ -191,7 +191,9 @@ class StepOutcome:
     - ``continue``: state moved to ``state``; run the next step now;
     - ``wait``: come back after ``wait_seconds`` (processing, quota, throttle);
     - ``published``: live; ``media_id``/``permalink`` in ``fields``;
-    - ``failed``: final; ``error_code``/``message``; ``caller_can_fix`` picks the event wording.
+    - ``failed``: final; ``error_code``/``message``; ``caller_can_fix`` picks the event wording;
+      ``platform_code``/``platform_subcode``: the platform's numeric codes, when it gave them
+      (stored in the post's ``error``).
     """
 
     action: Literal["continue", "wait", "published", "failed"]
@@ -202,6 +204,8 @@ class StepOutcome:
     error_code: str | None = None
     message: str | None = None
     caller_can_fix: bool = False
+    platform_code: int | None = None
+    platform_subcode: int | None = None
 
 @dataclass(frozen=True)
 class ModerationAction:

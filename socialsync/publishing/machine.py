@@ -47,20 +47,6 @@ class Superseded(Exception):
     """Another job (a newer tick) or a cancel moved the post: this job stops, changing nothing."""
 
 
-def describe_window(seconds: int) -> str:
-    """Meta's ``quota_duration`` (seconds) in words: 86400 → "24 hours", 3600 → "1 hour"."""
-    for unit, size in (("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            n = seconds // size
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
-
-
-def poll_interval(polls: int, *, first: float, growth: float, cap: float) -> float:
-    """Adaptive polling: short first waits, growing geometrically to a cap."""
-    return min(cap, first * growth ** max(0, polls))
-
-
 async def enqueue_step(services: Services, post_id: str, tick: int, *, defer_seconds: float = 0.0,
                        queued_since: datetime | None = None) -> None:
     """Enqueue the job of ``tick``. ``queued_since`` (a past moment) keeps a rescued post's place
@@ -179,8 +165,10 @@ class PostRun:
         return "waiting"
 
     async def fail(self, code: str, message: str, *, caller_can_fix: bool,
-                   exc: BaseException | None = None, fields: dict[str, Any] | None = None) -> str:
-        platform_code, platform_subcode = self.platform_codes(exc)
+                   exc: BaseException | None = None, fields: dict[str, Any] | None = None,
+                   codes: tuple[int | None, int | None] | None = None) -> str:
+        """Final failure; the platform's (code, subcode) come from ``codes`` or from ``exc``."""
+        platform_code, platform_subcode = codes if codes is not None else self.platform_codes(exc)
         error = {
             "code": code, "message": message, "caller_can_fix": caller_can_fix,
             "platform_code": platform_code, "platform_subcode": platform_subcode,

@@ -33,18 +33,51 @@ from socialsync.context import Services
 from socialsync.logs import get_logger
 from socialsync.platform_tokens import LockBusy, fresh_ref, refresh_account
 from socialsync.platforms.base import AccountRef, ErrorKind, PlatformError, RateLimited, StepOutcome, TransportError
-from socialsync.plugins import plugin_for
 from socialsync.publishing import completion
+from socialsync.publishing.own_posts import OwnPosts
 from socialsync.publishing.machine import (
     INLINE_SHARE, MAX_INLINE_STEPS, PostRun, _now, enqueue_step, job_timeout_seconds,
 )
 from socialsync.retry import retry_for
+from socialsync.store import accounts as account_store
+from socialsync.store import platform_accounts
 from socialsync.store import posts
 
 log = get_logger(__name__)
 
 FIRST_STEP = "queued"
 RECORDED_ELSEWHERE = ("media_id", "permalink", "state_reason")  # top-level post fields, not platform fields
+
+
+# Posts of the release before every platform ran here (Instagram's own run) have no ``step``: their
+# core state names it (a ``publishing`` post had made its publish call: it reads back first).
+LEGACY_STEPS = {"scheduled": FIRST_STEP, "publishing": "reconcile"}
+
+
+def step_of(post: dict[str, Any]) -> str:
+    """The platform step of a stored post."""
+    step = post.get("step")
+    if step:
+        return step
+    state = post.get("state") or "scheduled"
+    return LEGACY_STEPS.get(state, state)
+
+
+async def fresh_account(services: Services, account_id: str) -> AccountRef | None:
+    """The account to call as: refreshed first when its plugin says so (``fresh_ref``); a
+    platform without ``tokens.due`` (Instagram: its keeper refreshes on a schedule) as stored."""
+    doc = await account_store.get(services.store, account_id)
+    if doc is None or doc.get("status") != "active" or not doc.get("token"):
+        return None
+    if getattr(services.platforms.for_account(doc).tokens, "due", None) is None:
+        return platform_accounts.ref_of(doc, services.cipher)
+    return await fresh_ref(services, account_id)
+
+
+def publisher_of(services: Services, platform: str | None) -> Any:
+    """The platform's Publisher (None when it cannot publish). Documents older than the
+    platform field are Instagram's."""
+    return services.platforms.get(platform or "instagram").publish
 
 
 def core_state(publisher: Any, step: str) -> str:
@@ -74,7 +107,36 @@ class PluginPostRun(PostRun):
     """The steps of a post whose platform publishes through ``plugin.publish.advance``."""
 
     async def read_permalink(self, post: dict[str, Any]) -> str | None:
-        return post.get("permalink")  # the plugin gives it with ``published`` (or not at all)
+        """The plugin gives it with ``published``, or reads it afterwards (``permalink``); best
+        effort: None when it cannot tell (a published post is never failed for it)."""
+        if post.get("permalink"):
+            return post["permalink"]
+        reader = getattr(publisher_of(self.services, post.get("platform")), "permalink", None)
+        if reader is None:
+            return None
+        try:
+            account = await fresh_account(self.services, post["account_id"])
+            if account is None:
+                return None
+            return await reader(account, self.view(post, interrupted=False))
+        except (PlatformError, TransportError, RateLimited, LockBusy) as exc:
+            log.info("permalink not read", post_id=post["_id"], error=type(exc).__name__)
+            return None
+
+    def view(self, post: dict[str, Any], *, interrupted: bool) -> dict[str, Any]:
+        """What the plugin sees of the post: its step, request, recorded fields and core facts."""
+        return {"state": step_of(post), "request": post["request"], "interrupted": interrupted,
+                "publish_attempts": int(post.get("publish_attempts") or 0), "created_at": post.get("created_at"),
+                "media_id": post.get("media_id"), "_id": post["_id"],
+                "own_posts": OwnPosts(self.services.store, post["external_id"]),
+                **(post.get("platform_fields") or {})}
+
+    def platform_codes(self, exc: BaseException | None) -> tuple[int | None, int | None]:
+        """The platform's numeric (code, subcode) of an error (string codes are not stored)."""
+        if not isinstance(exc, PlatformError):
+            return None, None
+        return (exc.code if isinstance(exc.code, int) else None,
+                exc.subcode if isinstance(exc.subcode, int) else None)
 
     async def drive(self) -> str:
         account = await self.account()
@@ -95,10 +157,14 @@ class PluginPostRun(PostRun):
     async def account(self) -> AccountRef | str:
         """The account with a fresh token, or the outcome when there is none to use now."""
         try:
-            account = await fresh_ref(self.services, self.post["account_id"])
+            account = await fresh_account(self.services, self.post["account_id"])
         except LockBusy:  # another worker refreshes the token right now
             return await self.wait(1.0, "The account's token is being refreshed.")
         if account is None:
+            if await account_store.status_of(self.services.store, self.post["account_id"]) == "needs_reconnect":
+                return await self.fail("needs_reconnect",
+                                       "The platform rejected the account's access: reconnect the account, then post again.",
+                                       caller_can_fix=True)
             return await self.fail("account_unavailable",
                                    "The account needs reconnecting or was disconnected: reconnect it, then post again.",
                                    caller_can_fix=True)
@@ -106,14 +172,13 @@ class PluginPostRun(PostRun):
 
     async def step(self, account: AccountRef) -> str | None:
         """One step of the plugin, recorded; None: the next one may run now."""
-        publisher = plugin_for(self.services, self.post["platform"]).publish
+        publisher = publisher_of(self.services, self.post.get("platform"))
         if publisher is None:
             return await self.fail("capability_unavailable", "This platform cannot publish.", caller_can_fix=False)
-        step = self.post.get("step") or FIRST_STEP
+        step = step_of(self.post)
         interrupted = bool(self.post.get("step_in_flight"))
         await self.cas((self.post["state"],), {"step_in_flight": True})
-        view = {"state": step, "request": self.request, "interrupted": interrupted,
-                **(self.post.get("platform_fields") or {})}
+        view = self.view(self.post, interrupted=interrupted)
         for attempt in (1, 2):
             try:
                 outcome = await publisher.advance(account, view, _now())
@@ -123,15 +188,27 @@ class PluginPostRun(PostRun):
                                        step_in_flight=interrupted)
             except PlatformError as exc:
                 if exc.kind is not ErrorKind.TOKEN_INVALID:
-                    return await self.step_failed(exc)
+                    return await self.step_failed(exc, publisher=publisher, view=view)
+                if not getattr(publisher, "refresh_refused_token", True):
+                    return await self.refused(exc)
                 # The platform refused the access token (nothing was done): refresh once, then again.
                 fresh = await self.refreshed(attempt, account.credentials.access_token, interrupted)
                 if isinstance(fresh, str):
                     return fresh
                 account = fresh
             except TransportError as exc:
-                return await self.step_failed(exc)
+                return await self.step_failed(exc, publisher=publisher, view=view)
         return await self.record(publisher, step, outcome)
+
+    async def refused(self, exc: PlatformError) -> str:
+        """The platform refused the token and a refresh cannot help (Meta): reconnect."""
+        name = self.services.platforms.get(self.post.get("platform") or "instagram").spec.display_name
+        await lifecycle.account_needs_reconnect(
+            self.services, self.post["account_id"],
+            f"{name} rejected the token (code {exc.code}/{exc.subcode}) while publishing.")
+        return await self.fail("needs_reconnect",
+                               f"{name} rejected the account's access: reconnect the account, then post again.",
+                               caller_can_fix=True, exc=exc)
 
     async def refreshed(self, attempt: int, refused: str, interrupted: bool) -> AccountRef | str:
         """After a refused access token: the account with a refreshed one (first time), or the
@@ -158,9 +235,11 @@ class PluginPostRun(PostRun):
                                "The platform refused the account's access: reconnect the account, then post again.",
                                caller_can_fix=True)
 
-    async def step_failed(self, exc: PlatformError | TransportError, **fields: Any) -> str:
+    async def step_failed(self, exc: PlatformError | TransportError, *, publisher: Any = None,
+                          view: dict[str, Any] | None = None, **fields: Any) -> str:
         """A plugin let an error out: retry the step later with backoff (flagged as interrupted:
-        the plugin decides whether the call happened), then fail."""
+        the plugin decides whether the call happened), then fail - with the plugin's own reason
+        for that error when it has one (``give_up``)."""
         failures = int(self.post.get("step_failures", 0)) + 1
         retry = retry_for(exc, failures, base=self.settings.publish_retry_base_seconds,
                           max_tries=self.settings.publish_max_attempts)
@@ -168,8 +247,11 @@ class PluginPostRun(PostRun):
         log.info("publish step failed", post_id=self.post_id, step=self.post.get("step"),
                  failures=failures, retry=retry is not None, **detail)
         if retry is None:
+            give_up = getattr(publisher, "give_up", None)
+            if give_up is not None and view is not None:
+                return await self.record(publisher, step_of(self.post), give_up(view, exc))
             return await self.fail("platform_error", f"The platform kept failing ({exc}). Try again later.",
-                                   caller_can_fix=False)
+                                   caller_can_fix=False, exc=exc)
         return await self.wait((retry.defer_score or 0) / 1000, f"Retrying after a platform error ({exc}).",
                                inc={"step_failures": 1}, **fields)
 
@@ -197,7 +279,8 @@ class PluginPostRun(PostRun):
             return await self.mark_published(step, outcome, fields)
         return await self.fail(outcome.error_code or "publish_failed",
                                outcome.message or "The platform failed the post.",
-                               caller_can_fix=outcome.caller_can_fix, fields=fields)
+                               caller_can_fix=outcome.caller_can_fix, fields=fields,
+                               codes=(outcome.platform_code, outcome.platform_subcode))
 
     async def mark_published(self, step: str, outcome: StepOutcome, fields: dict[str, Any]) -> str:
         """Live on the platform. Not fenced by the tick: a fact overrides any other view of the
@@ -210,7 +293,7 @@ class PluginPostRun(PostRun):
                         "state_reason": outcome.fields.get("state_reason"),  # e.g. YouTube's "locked private"
                         "media_id": outcome.fields.get("media_id"), "permalink": outcome.fields.get("permalink"),
                         "event_pending": "post.published"},
-            inc={"tick": 1}, attempt={"at": now, "step": step, "outcome": "published", "detail": None},
+            inc={"tick": 1}, attempt={"at": now, "step": step, "outcome": "published", "detail": outcome.reason},
         )
         if doc is None:
             return "published"  # recorded first by another job
@@ -225,7 +308,7 @@ async def nudge(services: Services, platform: str, value: str) -> int:
     next poll whose platform id is ``value`` (the field the publisher names in ``nudge_field``)
     is moved to a new tick whose job runs now. A post whose step runs right now is left alone
     (its next poll comes soon)."""
-    field = getattr(plugin_for(services, platform).publish, "nudge_field", None)
+    field = getattr(publisher_of(services, platform), "nudge_field", None)
     if not field or not value:
         return 0
     now = _now()

@@ -8,6 +8,13 @@ from two replicas at the same time, changes nothing twice.
 Instagram: every account-scoped document gets ``platform: "instagram"``, every stored webhook
 delivery ``source: "meta"`` and ``rejected: []``, and every active account a ``next_check_at``
 (now: the token keeper looks at it on its next tick and decides when to look again).
+
+``post_steps`` (issue 8): every platform's posts run on one machine (socialsync/publishing/
+plugin_run.py), which keeps the platform's progress in ``step`` + ``platform_fields``. Posts of
+the release before it (Instagram's own run) kept their container fields at the top level and
+their step in ``state``: those fields move into ``platform_fields`` and ``step`` is derived from
+the state (a post ``publishing`` had made its publish call: its step is ``reconcile``, which
+reads the container back before anything else).
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ MIGRATIONS = "migrations"
 LEGACY_PLATFORM = "instagram"
 LEGACY_SOURCE = "meta"
 LEGACY_POST_ACCOUNT_FIELD = "ig_user_id"  # posts' account field before the platform core
+# The previous release's top-level publishing fields (Instagram's containers and their progress).
+LEGACY_POST_FIELDS = ("items", "parent", "publish_container", "polls", "poll_started_at", "started_at",
+                      "ready_at", "publish_first_at", "publishing_since", "recreations", "blocked",
+                      "media_id_unresolved")
+LEGACY_POST_STEPS = {"scheduled": "queued", "publishing": "reconcile"}
 PLATFORM_SCOPED = ("accounts", "media", "comments", "mentions", "metrics", "audience", "sync_runs",
                    "publish_jobs", "comment_actions")
 
@@ -56,7 +68,31 @@ async def _post_external_id(store: Store, now: datetime) -> dict[str, int]:
     return {"publish_jobs.external_id": len(updates)}
 
 
-STEPS = (("platform_fields", _platform_fields), ("post_external_id", _post_external_id))
+def legacy_post_update(doc: dict) -> dict:
+    """The update that gives a previous-release post the shape of today's run."""
+    moved = {f"platform_fields.{name}": doc[name] for name in LEGACY_POST_FIELDS if name in doc}
+    state = doc.get("state") or "scheduled"
+    update: dict = {"$set": {**moved, "step": LEGACY_POST_STEPS.get(state, state), "step_in_flight": False}}
+    if not moved and not doc.get("platform_fields"):
+        update["$set"]["platform_fields"] = {}
+    unset = {name: "" for name in LEGACY_POST_FIELDS if name in doc}
+    if unset:
+        update["$unset"] = unset
+    return update
+
+
+async def _post_steps(store: Store, now: datetime) -> dict[str, int]:
+    posts = store["publish_jobs"]
+    projection = {"state": 1, "platform_fields": 1, **{name: 1 for name in LEGACY_POST_FIELDS}}
+    updates = [UpdateOne({"_id": d["_id"], "step": {"$exists": False}}, legacy_post_update(d))
+               async for d in posts.find({"step": {"$exists": False}}, projection)]
+    for i in range(0, len(updates), 500):
+        await posts.bulk_write(updates[i:i + 500], ordered=False)
+    return {"publish_jobs.step": len(updates)}
+
+
+STEPS = (("platform_fields", _platform_fields), ("post_external_id", _post_external_id),
+         ("post_steps", _post_steps))
 
 
 async def migrate(store: Store, now: datetime | None = None) -> dict[str, dict[str, int]]:

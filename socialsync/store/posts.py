@@ -86,13 +86,14 @@ class PostOut(BaseModel):
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> "PostOut":
         request = doc["request"]
+        fields = doc.get("platform_fields") or {}  # a platform's containers (Instagram's), if it has them
         containers = [
             ContainerOut(id=c["id"], role="item", status=c.get("status"))
-            for _, c in sorted((doc.get("items") or {}).items(), key=lambda kv: int(kv[0][1:]))
+            for _, c in sorted((fields.get("items") or {}).items(), key=lambda kv: int(kv[0][1:]))
         ]
-        if doc.get("parent"):
+        if fields.get("parent"):
             containers.append(
-                ContainerOut(id=doc["parent"]["id"], role="carousel", status=doc["parent"].get("status"))
+                ContainerOut(id=fields["parent"]["id"], role="carousel", status=fields["parent"].get("status"))
             )
         return cls(
             id=doc["_id"],

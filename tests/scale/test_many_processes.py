@@ -230,7 +230,7 @@ async def test_two_webs_and_three_workers_under_kills_and_a_rolling_restart(env:
     assert max(containers.values()) == 1
     published = [p for p in posts if p["state"] == "published"]
     assert len(published) == len(posts)  # no fault injected: every post goes live
-    assert {p["publish_container"] for p in published} <= set(containers)
+    assert {p["platform_fields"]["publish_container"] for p in published} <= set(containers)
     # every account synced, and scheduled runs happened; no two runs of one account+kind overlapped
     runs = [r async for r in store["sync_runs"].find({"account_id": {"$in": [a for a, _i, _m in accounts]}})]
     done = ("success", "partial")  # partial: a stage the sandbox account cannot serve, recorded as such

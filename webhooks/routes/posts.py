@@ -1,7 +1,7 @@
 """The CRM's publishing API: create a post (idempotent), read it, list an account's, cancel.
 
 Nothing here calls Instagram: a valid request is stored and its first job enqueued; the
-worker does the rest (socialsync.platforms.instagram.publish).
+worker does the rest (socialsync.publishing.plugin_run driving socialsync.platforms.instagram.publish).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
 from webhooks.keys import SERVICES
 from webhooks.routes.platform_posts import create_platform_post
+from socialsync.publishing.plugin_run import new_post_doc
 from webhooks.openapi import ERRORS, NOT_FOUND, ErrorOut, json_body, parameters, path_param, request_body
 from webhooks.params import PageQuery, parse_headers, parse_query
 from socialsync import clock
@@ -92,23 +93,8 @@ async def create_post(request: web.Request) -> web.Response:
         raise ApiError(exc.status, exc.code, exc.message) from None
     if dry_run:
         return await _dry_run_answer(services, account, body, now, existing)
-    doc: dict[str, Any] = {
-        "_id": post_store.new_post_id(),
-        "tenant_id": tenant_id,
-        "account_id": account["_id"],
-        "external_id": account["external_id"],
-        "idempotency_key": key,
-        "fingerprint": fingerprint,
-        "request": body.model_dump(mode="python"),
-        "state": "scheduled",
-        "state_reason": "Scheduled." if body.publish_at else None,
-        "tick": 0,
-        "next_check_at": body.publish_at or now,
-        "publish_attempts": 0,
-        "attempts": [{"at": now, "step": "accepted", "outcome": "scheduled", "detail": None}],
-        "created_at": now,
-        "updated_at": now,
-    }
+    doc = new_post_doc(tenant_id=tenant_id, account=account, key=key, fingerprint=fingerprint,
+                       request=body.model_dump(mode="python"), now=now)
     stored, created = await post_store.insert_or_existing(services.store, doc)
     if not created:
         return _replay(stored, fingerprint, account["_id"])

@@ -12,6 +12,7 @@ from socialsync.platforms.base import Capability, LoginSpec, Platform, PlatformC
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
+from socialsync.platforms.instagram.publish import InstagramPublisher
 from socialsync.platforms.instagram.sync import STAGES, InstagramSync
 from socialsync.platforms.instagram.tokens import InstagramTokens
 from socialsync.platforms.instagram.limits import FACEBOOK_GRAPH_HOST, INSTAGRAM_GRAPH_HOST, POLICY
@@ -57,6 +58,7 @@ class InstagramPlatform(Platform):
         self.inbound = MetaInbound(context.settings)
         self.sync = InstagramSync()
         self.tokens = InstagramTokens(context)
+        self.publish = InstagramPublisher(context)
 
     @property
     def graph(self) -> GraphClient:

@@ -1,250 +1,61 @@
-"""Instagram's publishing steps on the generic state machine (socialsync/publishing/machine.py):
-create the media containers (recorded before anything polls or publishes them), poll them, and
-hand over to publish_settle.py for the publish call and the settling of ambiguous outcomes.
+"""Instagram publishing on the core's Publisher interface (socialsync/platforms/base.py): each
+``advance`` is one step that returns a `StepOutcome`; the core (socialsync/publishing/plugin_run.py)
+records the outcome's fields by compare-and-set before the next step acts on them. Nothing here
+touches MongoDB or the job queue.
 
-    scheduled → creating → processing → ready → publishing → published
-                                  (or failed with a reason, or cancelled)
+Steps (``post["state"]`` in the view) and their core states (``step_states``)::
+
+    queued (scheduled) → creating → processing → ready → publishing → published
+                                       ↑ reconcile (publishing): settle an unknown outcome
+                              (or failed with a reason, or cancelled before publishing)
+
+- ``creating``: create the missing media containers (carousel children in parallel); their ids
+  come back as fields, recorded before anything polls or publishes them.
+- ``processing``: read the containers; IN_PROGRESS → a deferred wait (growing intervals, a
+  deadline); a carousel's children all FINISHED → create the carousel container (recorded
+  before it is polled); FINISHED → ``ready`` with the container to publish.
+- ``ready``/``publishing``/``reconcile``: publish_settle.py (quota, the publish call, and the
+  read-back that decides an ambiguous or interrupted publish).
+
+Platform fields (``platform_fields`` of the post): ``items`` ({"i0": {id, created_at, status}}),
+``parent`` (the carousel container), ``publish_container``, ``polls``, ``poll_started_at``,
+``started_at``, ``ready_at``, ``publish_first_at``, ``publishing_since``, ``recreations``,
+``blocked``, ``media_id_unresolved``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from socialsync import lifecycle
-from socialsync.context import Services
+from pydantic import ValidationError
+
 from socialsync.logs import get_logger
+from socialsync.platforms.base import AccountRef, PlatformContext, PublishRejected, StepOutcome
 from socialsync.platforms.instagram import containers
-from socialsync.platforms.instagram.access import AccountAccess, AccountUnavailable, access_for
-from socialsync.platforms.instagram.plugin import graph_of
+from socialsync.platforms.instagram.access import AccountAccess
+from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
-from socialsync.platforms.instagram.publish_settle import Settling, _describe, _gone
-from socialsync.publishing import completion, machine
-from socialsync.publishing.machine import (
-    INLINE_SHARE, MAX_INLINE_STEPS, PostRun, Superseded, _now, describe_window, job_timeout_seconds,
-    poll_interval,
+from socialsync.platforms.instagram.publish_outcomes import (  # noqa: F401 - ERROR_REASONS re-exported
+    ERROR_REASONS, container_error, describe, failed, failure_for, gone,
 )
-from socialsync.publishing.sweep import follow_up_job_id, sweep
-from socialsync.retry import retry_for
-from socialsync.store import accounts as account_store
+from socialsync.platforms.instagram.publish_settle import Settling, describe_window  # noqa: F401
+from socialsync.platforms.instagram.publish_validation import PostRejected, PostRequest, check_post
 
 log = get_logger(__name__)
 
-# Container ERROR subcodes (and refusals of bad input) → (code, message, caller can fix).
-ERROR_REASONS: dict[int, tuple[str, str]] = {
-    2207052: ("media_url_unreachable",
-              "Instagram could not fetch a media URL: make sure it is public and served over https."),
-    2207009: ("aspect_ratio_not_supported",
-              "An image's aspect ratio is not supported (4:5 to 1.91:1): crop it and post again."),
-    2207026: ("video_format_not_supported",
-              "A video's format is not supported (MP4/MOV, H.264/HEVC, 3 s to 15 min): re-encode it."),
-    2207004: ("image_too_large", "An image is larger than 8 MiB: make it smaller."),
-    2207005: ("media_format_not_supported", "A media file's format is not supported: use JPEG or MP4."),
-    2207010: ("caption_too_long", "The caption is too long for Instagram: shorten it."),
-    2207028: ("carousel_item_count", "A carousel needs 2 to 10 items."),
-}
-class InstagramPostRun(Settling, PostRun):
-    """Instagram's steps: containers, polling, publishing (settling in publish_settle.py)."""
-
-    def platform_codes(self, exc: BaseException | None) -> tuple[int | None, int | None]:
-        return (exc.code, exc.subcode) if isinstance(exc, GraphError) else (None, None)
-
-    async def read_permalink(self, post: dict[str, Any]) -> str | None:
-        return await read_permalink(self.services, post, self.access)
-
-    async def fail_for(self, exc: BaseException) -> str:
-        """Fail with the reason a platform error gives (caller's input, permissions, other)."""
-        if isinstance(exc, GraphError):
-            if exc.subcode in ERROR_REASONS:
-                code, message = ERROR_REASONS[exc.subcode]
-                return await self.fail(code, message, caller_can_fix=True, exc=exc)
-            if exc.kind is ErrorKind.MEDIA_URL:
-                code, message = ERROR_REASONS[2207052]
-                return await self.fail(code, message, caller_can_fix=True, exc=exc)
-            if exc.kind is ErrorKind.BAD_INPUT:
-                return await self.fail("media_rejected", f"Instagram refused the media: {exc.message}",
-                                       caller_can_fix=True, exc=exc)
-            if exc.kind is ErrorKind.PERMISSION:
-                return await self.fail(
-                    "permission_missing",
-                    "The account lacks the publishing permission: reconnect it and allow publishing.",
-                    caller_can_fix=True, exc=exc,
-                )
-        return await self.fail(
-            "platform_error", f"Instagram kept failing: {_describe(exc)}. Try again later.",
-            caller_can_fix=False, exc=exc,
-        )
-
-    # --- the loop ---------------------------------------------------------------------------
-    async def drive(self) -> str:
-        account = await account_store.get(self.services.store, self.post["account_id"])
-        try:
-            if account is None:
-                raise AccountUnavailable("account deleted")
-            self.access = access_for(account, self.settings, self.services.cipher)
-        except AccountUnavailable:
-            if account is not None and account.get("status") == "needs_reconnect":
-                return await self.fail(
-                    "needs_reconnect",
-                    "Instagram rejected the account's access: reconnect the account, then post again.",
-                    caller_can_fix=True,
-                )
-            return await self.fail(
-                "account_unavailable",
-                "The account is disconnected or needs to be reconnected: reconnect it, then post again.",
-                caller_can_fix=True,
-            )
-        steps = {
-            "scheduled": self.start, "creating": self.create_containers, "processing": self.poll,
-            "ready": self.publish, "publishing": self.reconcile,
-        }
-        budget_ends = time.monotonic() + INLINE_SHARE * job_timeout_seconds(self.settings)
-        for _ in range(MAX_INLINE_STEPS):
-            if time.monotonic() > budget_ends:
-                break
-            state = self.post["state"]
-            if state not in steps:
-                return state
-            try:
-                outcome = await steps[state]()
-            except RateLimited as exc:
-                return await self.wait(exc.retry_after, f"Paused by the rate limit ({exc.scope}).")
-            except (GraphError, TransportError) as exc:
-                outcome = await self.step_failed(exc)
-            if outcome is not None:
-                return outcome
-        return await self.wait(0, "continuing")
-
-    async def step_failed(self, exc: GraphError | TransportError) -> str:
-        if isinstance(exc, GraphError) and exc.kind is ErrorKind.TOKEN_INVALID:
-            await lifecycle.account_needs_reconnect(
-                self.services, self.post["account_id"],
-                f"Meta rejected the token (code {exc.code}/{exc.subcode}) while publishing.",
-            )
-            return await self.fail(
-                "needs_reconnect",
-                "Instagram rejected the account's access: reconnect the account, then post again.",
-                caller_can_fix=True, exc=exc,
-            )
-        failures = int(self.post.get("step_failures", 0)) + 1
-        retry = retry_for(exc, failures, base=self.settings.publish_retry_base_seconds,
-                          max_tries=self.settings.publish_max_attempts)
-        log.info("publish step failed", post_id=self.post_id, state=self.post["state"],
-                 failures=failures, error=_describe(exc), retry=retry is not None)
-        if retry is None:
-            return await self.fail_for(exc)
-        delay = (retry.defer_score or 0) / 1000
-        return await self.wait(delay, f"Retrying after a platform error ({_describe(exc)}).",
-                               inc={"step_failures": 1})
-
-    # --- steps: each returns None to go on at once, or an outcome to stop the job ---------------
-    async def start(self) -> str | None:
-        publish_at = self.request.get("publish_at")
-        if publish_at is not None and publish_at > _now() + timedelta(seconds=0.5):
-            return await self.wait((publish_at - _now()).total_seconds(), "Scheduled.")
-        await self.move("creating", step="start", started_at=_now())
-        return None
-
-    def _item_count(self) -> int:
-        return len(self.request["media"]) if self.request["type"] == "carousel" else 1
-
-    async def create_containers(self) -> str | None:
-        items = self.post.get("items") or {}
-        missing = [i for i in range(self._item_count()) if f"i{i}" not in items]
-        results = await asyncio.gather(*(self._create_item(i) for i in missing), return_exceptions=True)
-        errors = [r for r in results if isinstance(r, BaseException)]
-        if errors:
-            raise _most_telling(errors)
-        await self.move("processing", step="create", detail=f"{len(missing)} container(s)",
-                        poll_started_at=self.post.get("poll_started_at") or _now(), polls=0)
-        return None
-
-    async def _create_item(self, index: int) -> None:
-        carousel = self.request["type"] == "carousel"
-        form = containers.container_form(self.request, item=index if carousel else None)
-        assert self.access is not None
-        container_id = await containers.create(graph_of(self.services), self.access, form)
-        # Recorded before anything polls or publishes it; a superseded job's container is orphaned.
-        await self.cas(("creating",), {f"items.i{index}": {"id": container_id, "created_at": _now()}})
-
-    async def poll(self) -> str | None:
-        assert self.access is not None
-        parent = self.post.get("parent")
-        if parent:
-            targets = {"parent": parent["id"]}
-        else:
-            targets = {key: c["id"] for key, c in sorted((self.post.get("items") or {}).items())
-                       if c.get("status") != "FINISHED"}
-        keys = list(targets)
-        results = await asyncio.gather(
-            *(containers.read(graph_of(self.services), self.access, targets[k]) for k in keys),
-            return_exceptions=True,
-        )
-        statuses: dict[str, containers.ContainerStatus | None] = {}
-        for key, result in zip(keys, results, strict=True):
-            if isinstance(result, BaseException):
-                if not _gone(result):
-                    raise _most_telling([r for r in results if isinstance(r, BaseException)])
-                statuses[key] = None
-            else:
-                statuses[key] = result
-        await self.cas(("processing",), {
-            ("parent.status" if key == "parent" else f"items.{key}.status"): (s.status_code if s else "GONE")
-            for key, s in statuses.items()
-        })
-        for status in statuses.values():
-            if status is not None and status.status_code == "ERROR":
-                return await self._container_error(status)
-        if any(s is None or s.status_code == "EXPIRED" for s in statuses.values()):
-            gone = any(s is None for s in statuses.values())
-            return await self.recreate("a container was lost" if gone else "a container expired", gone=gone)
-        if any(s is not None and s.status_code == "PUBLISHED" for s in statuses.values()):
-            # Only a publish attempt of ours can have done this: settle it as a publish.
-            await self.move("publishing", step="poll", detail="container already published")
-            return None
-        if any(s is not None and s.status_code == "IN_PROGRESS" for s in statuses.values()):
-            started = self.post.get("poll_started_at") or _now()
-            if _now() - started > timedelta(seconds=self.settings.publish_processing_deadline_seconds):
-                return await self.fail(
-                    "processing_timeout",
-                    "Instagram did not finish processing the media in time; try again, or use a "
-                    "shorter or smaller video.", caller_can_fix=False,
-                )
-            polls = int(self.post.get("polls", 0))
-            interval = poll_interval(polls, first=self.settings.publish_poll_first_seconds,
-                                     growth=self.settings.publish_poll_growth,
-                                     cap=self.settings.publish_poll_cap_seconds)
-            return await self.wait(interval, "Instagram is processing the media.", inc={"polls": 1})
-        if self.request["type"] == "carousel" and not parent:
-            children = [c["id"] for _, c in sorted(self.post["items"].items(), key=lambda kv: int(kv[0][1:]))]
-            form = containers.container_form(self.request, children=children)
-            container_id = await containers.create(graph_of(self.services), self.access, form)
-            await self.cas(("processing",), {"parent": {"id": container_id, "created_at": _now()}},
-                           step="create", outcome="carousel container", detail=container_id)
-            return None
-        publish_container = parent["id"] if parent else self.post["items"]["i0"]["id"]
-        await self.move("ready", step="poll", detail="containers finished",
-                        publish_container=publish_container, ready_at=_now())
-        return None
-
-    async def _container_error(self, status: containers.ContainerStatus) -> str:
-        subcode = status.error_subcode
-        code, message = ERROR_REASONS.get(
-            subcode or 0,
-            ("container_error", f"Instagram could not process the media ({status.status or 'ERROR'})."),
-        )
-        exc = GraphError(status.status or "ERROR", status=200, subcode=subcode)
-        return await self.fail(code, message, caller_can_fix=True, exc=exc)
+def poll_interval(polls: int, *, first: float, growth: float, cap: float) -> float:
+    """Adaptive polling: short first waits, growing geometrically to a cap."""
+    return min(cap, first * growth ** max(0, polls))
 
 
-def _most_telling(errors: list[BaseException]) -> BaseException:
+def most_telling(errors: list[BaseException]) -> BaseException:
     """Of several parallel failures, the one that decides what happens next."""
-    for wanted in (Superseded, RateLimited):
-        for exc in errors:
-            if isinstance(exc, wanted):
-                return exc
+    for exc in errors:
+        if isinstance(exc, RateLimited):
+            return exc
     for exc in errors:
         if isinstance(exc, GraphError) and exc.kind is ErrorKind.TOKEN_INVALID:
             return exc
@@ -254,29 +65,161 @@ def _most_telling(errors: list[BaseException]) -> BaseException:
     return errors[0]
 
 
+class InstagramPublisher(Settling):
+    step_states = {"queued": "scheduled", "creating": "creating", "processing": "processing",
+                   "ready": "ready", "publishing": "publishing", "reconcile": "publishing"}
+    # Meta cannot refresh a token it refused (refreshing needs a valid one): reconnect.
+    refresh_refused_token = False
+
+    def __init__(self, context: PlatformContext) -> None:
+        self.context = context
+
+    @property
+    def settings(self):  # noqa: ANN201 - Settings
+        return self.context.settings
+
+    @property
+    def graph(self) -> GraphClient:
+        return GraphClient(self.context.http, governor=self.context.governor)
+
+    def access(self, account: AccountRef) -> AccountAccess:
+        host = self.settings.ig_graph if account.login == "instagram" else self.settings.fb_graph
+        return AccountAccess(account_id=account.id, tenant_id=account.tenant_id, ig_user_id=account.external_id,
+                             login=account.login, base=f"{host}/{self.settings.graph_version}",
+                             token=account.credentials.access_token)
+
+    # --- the interface ----------------------------------------------------------------------
+    def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime, *,
+                 sandbox_base: str | None = None) -> dict[str, Any]:
+        """The stored request (publish_at is the core's), or `PublishRejected`."""
+        try:
+            post = PostRequest.model_validate(dict(request))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise PublishRejected(400, "invalid_request", f"{where}: {first.get('msg')}") from None
+        shape = {"status": "active", "login": account.login, "scopes": list(account.credentials.scopes or ())}
+        try:
+            check_post(post, account=shape, now=now,
+                       horizon=timedelta(days=self.settings.publish_schedule_horizon_days))
+        except PostRejected as exc:
+            raise PublishRejected(exc.status, exc.code, exc.message) from None
+        return post.model_dump(mode="python")
+
+    async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
+        access = self.access(account)
+        step = post.get("state") or "queued"
+        try:
+            if step == "queued":
+                return StepOutcome("continue", state="creating", fields={"started_at": now})
+            if step == "creating":
+                return await self.create_containers(access, post, now)
+            if step == "processing":
+                return await self.poll(access, post, now)
+            if step == "ready":
+                return await self.ready(access, post, now)
+            if step == "publishing":
+                if post.get("interrupted"):  # the publish call may have happened: read back first
+                    return await self.reconcile(access, post, now)
+                return await self.publish(access, post, now)
+            if step == "reconcile":
+                return await self.reconcile(access, post, now)
+        except RateLimited as exc:  # the governor refused before the call: nothing is in doubt
+            return StepOutcome("wait", state=step, wait_seconds=exc.retry_after,
+                               reason=f"Paused by the rate limit ({exc.scope}).")
+        return StepOutcome("failed", error_code="invalid_state", message=f"unknown step {step!r}")
+
+    def give_up(self, post: Mapping[str, Any], exc: BaseException) -> StepOutcome:
+        if post.get("state") in ("publishing", "reconcile"):
+            return failed("publish_outcome_unknown",
+                          "Instagram did not confirm whether the post went live: check the account before "
+                          "posting again.", caller_can_fix=False, exc=exc)
+        return failure_for(exc)
+
+    async def permalink(self, account: AccountRef, post: Mapping[str, Any]) -> str | None:
+        media_id = post.get("media_id")
+        if not media_id:
+            return None
+        try:
+            return await containers.permalink(self.graph, self.access(account), media_id)
+        except (GraphError, TransportError, RateLimited, KeyError) as exc:
+            log.info("permalink not read", post_id=post.get("_id"), error=describe(exc))
+            return None
+
+    # --- steps --------------------------------------------------------------------------------
+    async def create_containers(self, access: AccountAccess, post: Mapping[str, Any], now: datetime) -> StepOutcome:
+        request = post["request"]
+        count = len(request["media"]) if request["type"] == "carousel" else 1
+        items = post.get("items") or {}
+        missing = [i for i in range(count) if f"i{i}" not in items]
+        results = await asyncio.gather(*(self._create_item(access, request, i) for i in missing),
+                                       return_exceptions=True)
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            # The containers created meanwhile are orphans: never recorded, never published.
+            raise most_telling(errors)
+        fields: dict[str, Any] = {f"items.i{i}": {"id": cid, "created_at": now} for i, cid in zip(missing, results, strict=True)}
+        fields.update(poll_started_at=post.get("poll_started_at") or now, polls=0)
+        return StepOutcome("continue", state="processing", fields=fields)
+
+    async def _create_item(self, access: AccountAccess, request: Mapping[str, Any], index: int) -> str:
+        carousel = request["type"] == "carousel"
+        form = containers.container_form(dict(request), item=index if carousel else None)
+        return await containers.create(self.graph, access, form)
+
+    async def poll(self, access: AccountAccess, post: Mapping[str, Any], now: datetime) -> StepOutcome:
+        request = post["request"]
+        parent = post.get("parent")
+        items = post.get("items") or {}
+        if parent:
+            targets = {"parent": parent["id"]}
+        else:
+            targets = {key: c["id"] for key, c in sorted(items.items()) if c.get("status") != "FINISHED"}
+        keys = list(targets)
+        results = await asyncio.gather(*(containers.read(self.graph, access, targets[k]) for k in keys),
+                                       return_exceptions=True)
+        statuses: dict[str, containers.ContainerStatus | None] = {}
+        for key, result in zip(keys, results, strict=True):
+            if isinstance(result, BaseException):
+                if not gone(result):
+                    raise most_telling([r for r in results if isinstance(r, BaseException)])
+                statuses[key] = None
+            else:
+                statuses[key] = result
+        fields: dict[str, Any] = {
+            ("parent.status" if key == "parent" else f"items.{key}.status"): (s.status_code if s else "GONE")
+            for key, s in statuses.items()
+        }
+        for status in statuses.values():
+            if status is not None and status.status_code == "ERROR":
+                return container_error(status, fields)
+        if any(s is None or s.status_code == "EXPIRED" for s in statuses.values()):
+            lost = any(s is None for s in statuses.values())
+            return self.recreate(post, now, "a container was lost" if lost else "a container expired", gone=lost)
+        if any(s is not None and s.status_code == "PUBLISHED" for s in statuses.values()):
+            # Only a publish attempt of ours can have done this: settle it as a publish.
+            return StepOutcome("continue", state="reconcile", fields=fields)
+        if any(s is not None and s.status_code == "IN_PROGRESS" for s in statuses.values()):
+            started = post.get("poll_started_at") or now
+            if now - started > timedelta(seconds=self.settings.publish_processing_deadline_seconds):
+                return StepOutcome("failed", error_code="processing_timeout", fields=fields, message=(
+                    "Instagram did not finish processing the media in time; try again, or use a "
+                    "shorter or smaller video."))
+            polls = int(post.get("polls") or 0)
+            interval = poll_interval(polls, first=self.settings.publish_poll_first_seconds,
+                                     growth=self.settings.publish_poll_growth, cap=self.settings.publish_poll_cap_seconds)
+            return StepOutcome("wait", state="processing", wait_seconds=interval,
+                               reason="Instagram is processing the media.", fields={**fields, "polls": polls + 1})
+        if request["type"] == "carousel" and not parent:
+            children = [c["id"] for _, c in sorted(items.items(), key=lambda kv: int(kv[0][1:]))]
+            form = containers.container_form(dict(request), children=children)
+            container_id = await containers.create(self.graph, access, form)
+            # Recorded (with the children's statuses) before the next step polls it.
+            return StepOutcome("continue", state="processing",
+                               fields={**fields, "parent": {"id": container_id, "created_at": now}})
+        publish_container = parent["id"] if parent else items["i0"]["id"]
+        return StepOutcome("continue", state="ready",
+                           fields={**fields, "publish_container": publish_container, "ready_at": now})
 
 
-async def read_permalink(services: Services, post: dict[str, Any], access: AccountAccess | None) -> str | None:
-    try:
-        if access is None:
-            account = await account_store.get(services.store, post["account_id"])
-            access = access_for(account or {}, services.settings, services.cipher)
-        return await containers.permalink(graph_of(services), access, post["media_id"])
-    except (GraphError, TransportError, RateLimited, AccountUnavailable, KeyError) as exc:
-        log.info("permalink not read", post_id=post["_id"], error=_describe(exc))
-        return None
-
-
-async def advance(services: Services, post_id: str, tick: int) -> str:
-    """Run the next steps of one Instagram post (the job ``publish.advance``)."""
-    return await machine.advance(services, post_id, tick, InstagramPostRun)
-
-
-async def follow_up(services: Services, post_id: str) -> str:
-    async def reader(post: dict[str, Any]) -> str | None:
-        return await read_permalink(services, post, None)
-    return await completion.follow_up(services, post_id, reader)
-
-
-__all__ = ["ERROR_REASONS", "InstagramPostRun", "Superseded", "advance", "describe_window",
-           "follow_up", "follow_up_job_id", "job_timeout_seconds", "sweep"]
+__all__ = ["ERROR_REASONS", "InstagramPublisher", "failure_for", "poll_interval"]
