@@ -1,8 +1,9 @@
 """OAuth `state`: random, bound to tenant / flow / return_url / user_ref, single use, in Redis.
 
 A state is consumed with GETDEL, so a replayed or concurrent second callback finds nothing.
-A Facebook-Login user with several pages gets a *pending selection* stored under the same
-state value (the page tokens inside encrypted) until they pick one page.
+A flow that ends in a choice (a platform's `Choice`: Facebook Login's pages) keeps its pending
+data under the same state value (``put_pending``, single use with ``take_pending``) until the
+person picks; what that data holds is the platform's (socialsync/platforms/instagram/pages.py).
 """
 
 from __future__ import annotations
@@ -31,22 +32,6 @@ class OAuthState(BaseModel):
     code_verifier: str | None = None
 
 
-class PendingPage(BaseModel):
-    page_id: str
-    page_name: str | None
-    ig_user_id: str
-    page_token_ciphertext: str
-
-
-class PendingSelection(BaseModel):
-    """A Facebook-Login flow waiting for the person to choose a page."""
-
-    state: OAuthState
-    granted_scopes: list[str]
-    fb_user_id: str | None
-    pages: list[PendingPage]
-
-
 async def issue_state(redis: Redis, data: OAuthState, ttl_seconds: int) -> tuple[str, datetime]:
     state = secrets.token_urlsafe(32)
     await redis.set(STATE_KEY.format(state), data.model_dump_json(), ex=ttl_seconds)
@@ -61,22 +46,24 @@ async def consume_state(redis: Redis, state: str | None) -> OAuthState | None:
     return OAuthState.model_validate_json(raw) if raw else None
 
 
-async def put_pending(redis: Redis, state: str, pending: PendingSelection, ttl_seconds: int) -> None:
-    await redis.set(PENDING_KEY.format(state), pending.model_dump_json(), ex=ttl_seconds)
+async def put_pending(redis: Redis, state: str, payload: str, ttl_seconds: int) -> None:
+    """Keep a flow's pending choice (the platform's JSON, secrets inside already encrypted)."""
+    await redis.set(PENDING_KEY.format(state), payload, ex=ttl_seconds)
 
 
-async def peek_pending(redis: Redis, state: str | None) -> PendingSelection | None:
+async def peek_pending(redis: Redis, state: str | None) -> str | None:
     if not state or len(state) > 128:
         return None
     raw = await redis.get(PENDING_KEY.format(state))
-    return PendingSelection.model_validate_json(raw) if raw else None
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
-async def take_pending(redis: Redis, state: str | None) -> PendingSelection | None:
+async def take_pending(redis: Redis, state: str | None) -> str | None:
+    """The pending choice, deleting it: a replayed or concurrent second submit finds nothing."""
     if not state or len(state) > 128:
         return None
     raw = await redis.getdel(PENDING_KEY.format(state))
-    return PendingSelection.model_validate_json(raw) if raw else None
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def now() -> datetime:

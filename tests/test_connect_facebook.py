@@ -71,3 +71,35 @@ async def test_facebook_denial_and_missing_scopes(env: Env) -> None:
     )
     assert missing.query == {"status": "error", "error": "missing_scopes"}
     assert await env.services.store.accounts.count_documents({}) == 0
+
+
+async def test_a_page_choice_stored_by_the_previous_release_is_still_completed(env: Env) -> None:
+    """The pending choice moved into the Instagram plugin (platforms/instagram/pages.py); its
+    Redis shape is the one the previous release wrote, so a choice begun before an upgrade
+    is shown and completed after it."""
+    import json
+
+    from socialsync.oauth_state import PENDING_KEY
+
+    tenant = await env.tenant()
+    outcome = await connect(env, tenant.api_key, "fb_multi", login="facebook")
+    state = outcome.location.split("state=", 1)[1]
+    stored = json.loads(await env.redis.get(PENDING_KEY.format(state)))
+    assert set(stored) == {"state", "granted_scopes", "fb_user_id", "pages"}
+    assert {tuple(sorted(p)) for p in stored["pages"]} == {
+        ("ig_user_id", "page_id", "page_name", "page_token_ciphertext")}
+    # what the previous release wrote for such a choice, field by field, under another state
+    old = {
+        "state": stored["state"], "granted_scopes": stored["granted_scopes"], "fb_user_id": stored["fb_user_id"],
+        "pages": [{"page_id": p["page_id"], "page_name": p["page_name"], "ig_user_id": p["ig_user_id"],
+                   "page_token_ciphertext": p["page_token_ciphertext"]} for p in stored["pages"]],
+    }
+    await env.redis.set(PENDING_KEY.format("state-from-the-previous-release"), json.dumps(old), ex=600)
+    page = await env.http.get("/oauth/facebook/select", params={"state": "state-from-the-previous-release"})
+    assert page.status_code == 200 and "Brand B" in page.text
+    chosen = await env.http.post("/oauth/facebook/select",
+                                 data={"state": "state-from-the-previous-release", "page_id": "20000000000000303"})
+    result = Outcome(chosen.status_code, chosen.headers.get("location"))
+    assert result.query["status"] == "connected"
+    doc = await env.services.store.accounts.find_one({"_id": result.account_id})
+    assert doc["external_id"] == "17841400000000113" and doc["login"] == "facebook"

@@ -370,26 +370,27 @@ async def test_an_event_whose_drain_found_the_lease_held_is_processed_by_the_hol
 async def test_an_event_that_cannot_be_processed_does_not_hold_back_the_others(env: Env, monkeypatch) -> None:  # noqa: ANN001
     """Pages are read oldest first: an event whose processing raises (a bug) would otherwise
     fail every page after it. It is marked failed with the error; the rest are processed."""
+    from socialsync.comments import notify
     from worker.jobs import webhooks as jobs
 
     acc = await connected(env)
     await env.run_worker()
     for cid in ("17900000000900001", "17900000000900002", "17900000000900003"):
         assert (await post_event(env, payload(acc.ig_id, [comment_change(cid)]))).status_code == 200
-    real = jobs.comment_created_data
+    real = notify.comment_created_data
 
     def buggy(c):  # noqa: ANN001, ANN202
         if c.comment_id == "17900000000900001":
             raise ValueError("a bug for this one")
         return real(c)
 
-    monkeypatch.setattr(jobs, "comment_created_data", buggy)
+    monkeypatch.setattr(notify, "comment_created_data", buggy)
     await env.run_worker()
     events = {e["status"]: e async for e in env.services.store["webhook_events"].find({})}
     assert await env.services.store["webhook_events"].count_documents({"status": "processed"}) == 2
     assert "a bug for this one" in events["failed"]["error"]
     assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == 2
-    monkeypatch.setattr(jobs, "comment_created_data", real)  # fixed: a replay processes it
+    monkeypatch.setattr(notify, "comment_created_data", real)  # fixed: a replay processes it
     assert (await jobs.process_event({"services": env.services}, events["failed"]["_id"]))["comments"] == 1
     assert await env.services.store["crm_events"].count_documents({"type": "comment.created"}) == 3
 

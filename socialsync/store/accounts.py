@@ -226,6 +226,12 @@ async def count_active(store: Store, platform: str) -> int:
     return await store.accounts.count_documents({"platform": platform, "status": "active"})
 
 
+async def active_ids(store: Store, platforms: list[str]) -> list[str]:
+    """Ids of the active accounts of these platforms (the comment backfill cron)."""
+    found = store.accounts.find({"status": "active", "platform": {"$in": platforms}}, {"_id": 1})
+    return [d["_id"] async for d in found]
+
+
 async def get_public(store: Store, account_id: str) -> dict[str, Any] | None:
     """The account without its (encrypted) credentials, for pages and logs."""
     return await store.accounts.find_one({"_id": account_id}, {"token": 0, "refresh": 0})

@@ -270,3 +270,24 @@ async def upsert_mention(store: Store, m: MentionIn) -> bool:
         on_insert["mention_at"] = now
     result = await store[MENTIONS].update_one({"_id": key}, {"$set": set_, "$setOnInsert": on_insert}, upsert=True)
     return result.upserted_id is not None
+
+
+# --- backfill bookkeeping (what the scheduled comment backfill has already read) ---------------
+def _backfill_key(account_id: str, media_id: str) -> str:
+    return f"{account_id}:{media_id}"
+
+
+async def backfill_unchanged(store: Store, account_id: str, media_id: str, comments_count: int | None) -> bool:
+    """True when the media was read before with the same comment count (nothing new to read)."""
+    if comments_count is None:
+        return False
+    seen = await store[BACKFILL].find_one({"_id": _backfill_key(account_id, media_id)}, {"comments_count": 1})
+    return seen is not None and seen.get("comments_count") == comments_count
+
+
+async def mark_backfilled(store: Store, account_id: str, media_id: str, comments_count: int | None) -> None:
+    await store[BACKFILL].update_one(
+        {"_id": _backfill_key(account_id, media_id)},
+        {"$set": {"account_id": account_id, "comments_count": comments_count, "read_at": clock.now()}},
+        upsert=True,
+    )

@@ -14,9 +14,9 @@ from yarl import URL
 
 from socialsync import lifecycle
 from socialsync.logs import get_logger
-from socialsync.oauth_state import (
-    OAuthState, PendingSelection, consume_state, peek_pending, put_pending, take_pending,
-)
+from socialsync.oauth_state import OAuthState, consume_state
+from socialsync.platforms.instagram import pages
+from socialsync.platforms.instagram.pages import PendingSelection
 from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.platforms.instagram.connect import (
     ConnectError, connect_facebook_page, connect_instagram_login, facebook_login_pages,
@@ -115,7 +115,7 @@ async def facebook_callback(request: web.Request) -> web.StreamResponse:
     except ConnectError as exc:
         raise _fail(request, begun, "facebook", exc.code, exc.message) from None
     state_value = _param(request, "state")
-    await put_pending(services.redis, state_value, pending, settings.oauth_state_ttl_seconds)
+    await pages.put(services.redis, state_value, pending, settings.oauth_state_ttl_seconds)
     raise web.HTTPSeeOther(str(URL("/oauth/facebook/select").with_query(state=state_value)))
 
 
@@ -138,7 +138,7 @@ def _selection_form(state_value: str, pending: PendingSelection) -> str:
 @routes.get("/oauth/facebook/select")
 async def choose_page(request: web.Request) -> web.Response:
     state_value = request.query.get("state", "")
-    pending = await peek_pending(request.app[SERVICES].redis, state_value)
+    pending = await pages.peek(request.app[SERVICES].redis, state_value)
     if pending is None:
         return invalid_link_page()
     return web.Response(text=_selection_form(state_value, pending), content_type="text/html")
@@ -148,7 +148,7 @@ async def choose_page(request: web.Request) -> web.Response:
 async def page_chosen(request: web.Request) -> web.StreamResponse:
     form = await read_form(request)
     services, settings = request.app[SERVICES], request.app[SETTINGS]
-    pending = await take_pending(services.redis, str(form.get("state", "")))
+    pending = await pages.take(services.redis, str(form.get("state", "")))
     if pending is None:
         return invalid_link_page()
     try:

@@ -6,12 +6,15 @@ and dispatches by the account's platform: Instagram's moderation
 (socialsync/platforms/instagram/moderation.py: at-most-once towards Meta as far as we can tell),
 or the plugin's ``moderate`` part for interface platforms (socialsync/platform_comments.py);
 then maps the failure to a retry, a deferral (rate limits: never a failure) or a final error.
+
+The backfill and mention jobs are thin: the comments domain (socialsync/comments/backfill.py)
+loads the account and stores what the platform's ``comment_reads`` part read; these jobs map the
+platform's failures to retries.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import Retry, cron, func
@@ -20,26 +23,23 @@ from arq.worker import Function
 
 from socialsync import queue
 from socialsync.config import Settings
+from socialsync.comments import backfill as comment_reads
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram import comments as ig_comments
+from socialsync.platforms.base import Capability, PlatformError
 from socialsync.platforms.instagram import moderation as ig_moderation
 from socialsync.platforms.instagram.access import AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
-from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.plugins import is_interface_platform
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
-from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionError
 from worker.jobs import platform_errors
-from worker.jobs.webhooks import emit_comment_events
 from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 6
-BACKFILL_STATE = "comment_backfill"
 
 
 # --- moderation --------------------------------------------------------------------------------
@@ -105,34 +105,17 @@ async def _perform_on_plugin(ctx: dict[str, Any], action: dict[str, Any]) -> str
 
 # --- mentions ----------------------------------------------------------------------------------
 async def resolve_mention(ctx: dict[str, Any], account_id: str, media_id: str, comment_id: str | None) -> str:
-    """Facebook-Login accounts: read the mentioning comment/caption. Instagram Login has no
-    mention lookup (mentions come as comments): the reference is stored as received."""
+    """A mention of the account: read through its platform when its login can (Facebook Login),
+    else stored as received (socialsync/comments/backfill.py)."""
     services: Services = ctx["services"]
-    account = await account_store.get(services.store, account_id)
-    if account is None:
-        return "missing"
-    if account["login"] != "facebook":
-        await comment_store.upsert_mention(
-            services.store,
-            comment_store.MentionIn(
-                account_id=account_id, tenant_id=account["tenant_id"], media_id=media_id,
-                comment_id=comment_id, kind="comment" if comment_id else "media",
-            ),
-        )
-        return "stored_unresolved"
     try:
-        access = access_for(account, services.settings, services.cipher)
-        mention = await ig_comments.resolve_mention(graph_of(services), access, media_id, comment_id)
-    except AccountUnavailable:
-        return "unavailable"
-    except (GraphError, RateLimited, TransportError) as exc:
+        return await comment_reads.resolve_mention(services, account_id, media_id, comment_id)
+    except (PlatformError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, account_id, max_tries=MAX_TRIES)
         if retry is not None:
             raise retry from None
         log.warning("mention not resolved", account_id=account_id, **platform_errors.describe(exc))
         return "failed"
-    await comment_store.upsert_mention(services.store, mention)
-    return "resolved"
 
 
 # --- backfill during scheduled syncs -----------------------------------------------------------
@@ -146,68 +129,31 @@ def jitter_seconds(account_id: str, spread: int) -> int:
 async def backfill_due(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
     now = clock.now()
-    found = services.store.accounts.find({"status": "active", "platform": "instagram"}, {"_id": 1})
+    platforms = [p.name for p in services.platforms.with_capability(Capability.COMMENTS)
+                 if getattr(p, "comment_reads", None) is not None]
     count = 0
-    async for acc in found:
+    for account_id in await account_store.active_ids(services.store, platforms):
         await queue.enqueue(
-            services.redis, queue.COMMENTS_BACKFILL_ACCOUNT, acc["_id"],
-            job_id=queue.comment_backfill_job_id(acc["_id"], now),
-            defer_seconds=jitter_seconds(acc["_id"], services.settings.comments_backfill_jitter_seconds),
+            services.redis, queue.COMMENTS_BACKFILL_ACCOUNT, account_id,
+            job_id=queue.comment_backfill_job_id(account_id, now),
+            defer_seconds=jitter_seconds(account_id, services.settings.comments_backfill_jitter_seconds),
         )
         count += 1
     return count
 
 
 async def backfill_account(ctx: dict[str, Any], account_id: str) -> dict[str, int] | str:
-    """Comments and replies of the account's media younger than the look-back. Incremental: a
-    media whose ``comments_count`` has not changed since the last pass is not read again."""
+    """The account's recent comments read back (socialsync/comments/backfill.py); platform
+    failures become retries, or a logged failure once the tries are spent."""
     services: Services = ctx["services"]
-    account = await account_store.get(services.store, account_id)
     try:
-        access = access_for(account or {}, services.settings, services.cipher)
-    except AccountUnavailable:
-        return "unavailable"
-    since = clock.now() - timedelta(days=services.settings.comments_backfill_lookback_days)
-    state_col = services.store[BACKFILL_STATE]
-    stats = {"media": 0, "media_read": 0, "comments": 0, "new": 0}
-    try:
-        media = await ig_comments.recent_media(graph_of(services), access, since)
-        for item in media:
-            stats["media"] += 1
-            key = f"{account_id}:{item['id']}"
-            seen = await state_col.find_one({"_id": key})
-            count = item.get("comments_count")
-            if seen is not None and count is not None and seen.get("comments_count") == count:
-                continue
-            stats["media_read"] += 1
-            found: list[comment_store.CommentIn] = []
-            for raw in await ig_comments.list_comments(graph_of(services), access, item["id"]):
-                top = ig_comments.comment_in(
-                    raw, access, source="sync", media_id=item["id"],
-                    media_product_type=item.get("media_product_type"),
-                )
-                found.append(top)
-                for r in await ig_comments.list_replies(graph_of(services), access, top.comment_id):
-                    found.append(ig_comments.comment_in(
-                        {**r, "parent_id": top.comment_id}, access, source="sync", media_id=item["id"],
-                        media_product_type=item.get("media_product_type"),
-                    ))
-            new = await comment_store.upsert_many(services.store, found)
-            await emit_comment_events(services, new)
-            stats["comments"] += len(found)
-            stats["new"] += len(new)
-            await state_col.update_one(
-                {"_id": key},
-                {"$set": {"account_id": account_id, "comments_count": count, "read_at": clock.now()}},
-                upsert=True,
-            )
-    except (GraphError, RateLimited, TransportError) as exc:
+        return await comment_reads.backfill_account(services, account_id)
+    except (PlatformError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, account_id, max_tries=MAX_TRIES)
         if retry is not None:
             raise retry from None
         log.warning("comment backfill failed", account_id=account_id, **platform_errors.describe(exc))
         return "failed"
-    return stats
 
 
 def functions(_settings: Settings) -> list[Function]:

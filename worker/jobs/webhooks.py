@@ -25,6 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from socialsync import comments as comments_domain
+from socialsync.comments.notify import emit_comment_events
 from socialsync import events, queue
 from socialsync.config import Settings
 from socialsync.context import Services
@@ -51,28 +52,6 @@ DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this 
 # seconds), lapses this long after its holder died. Overlap, were a page ever slower, is harmless:
 # every write of a drain is idempotent.
 DRAIN_LEASE_SECONDS = 15.0
-
-
-def comment_created_data(c: comment_store.CommentIn) -> dict[str, Any]:
-    return {
-        "account_id": c.account_id,
-        "comment_id": c.comment_id,
-        "media_id": c.media_id,
-        "parent_id": c.parent_id,
-        "text": c.text,
-        "from": {"id": c.from_id, "username": c.from_username},
-        "timestamp": c.timestamp.isoformat() if c.timestamp else None,
-        "live": c.live,
-    }
-
-
-async def emit_comment_events(services: Services, comments: list[comment_store.CommentIn]) -> None:
-    """comment.created for each (idempotent per comment: a re-run re-emits nothing new), in one
-    endpoint lookup and one outbox write for the whole batch."""
-    await events.record_many(services, [
-        events.EventIn(c.tenant_id, "comment.created", comment_created_data(c), f"comment.created:{c.account_id}:{c.comment_id}")
-        for c in comments
-    ])
 
 
 def _normalized(services: Services, doc: dict[str, Any]) -> tuple[Platform, Sequence[Change | RejectedChange]] | None:

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 from socialsync.config import Settings
 from socialsync.crypto import TokenCipher
-from socialsync.oauth_state import OAuthState, PendingPage, PendingSelection
+from socialsync.oauth_state import OAuthState
 from socialsync.platforms.instagram import oauth
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import GraphError, TransportError
+from socialsync.platforms.instagram.pages import PendingPage, PendingSelection
 from socialsync.store.accounts import ConnectedAccount, StoredToken
 from socialsync import clock
 

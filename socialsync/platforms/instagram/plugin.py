@@ -10,6 +10,7 @@ from typing import Any
 
 from socialsync.platforms.base import Capability, LoginSpec, Platform, PlatformContext, PlatformSpec
 from socialsync.platforms.instagram.client import GraphClient
+from socialsync.platforms.instagram.comment_reads import InstagramCommentReads
 from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
 from socialsync.platforms.instagram.publish import InstagramPublisher
@@ -59,6 +60,8 @@ class InstagramPlatform(Platform):
         self.sync = InstagramSync()
         self.tokens = InstagramTokens(context)
         self.publish = InstagramPublisher(context)
+        # the core's comment backfill and mention look-ups (socialsync/comments/backfill.py)
+        self.comment_reads = InstagramCommentReads(context)
 
     @property
     def graph(self) -> GraphClient:
