@@ -41,8 +41,8 @@ from webhooks.routes import metrics as metrics_routes
 from webhooks.routes import platform_oauth, platform_quota
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
-# platform_oauth first: its static /oauth/tiktok/callback and /webhooks/tiktok win over the generic
-# /webhooks/{source} (meta_webhooks) for the platforms it serves.
+# platform_oauth first: its static /oauth/tiktok/callback (and youtube) win over the generic
+# /oauth/{platform}/callback seam; every webhook source is served by meta_webhooks.
 ROUTE_MODULES = (platform_oauth, ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
 SUBAPPS = ("/v1", "/oauth", "/webhooks")
 

@@ -1,11 +1,13 @@
-"""Raw Meta webhook deliveries: kept before Meta gets its 200, processed by the worker, expired by TTL.
+"""Raw webhook deliveries of every source (``source``: meta, tiktok, youtube…): kept before the
+platform gets its 200, processed by the worker's one drain, expired by TTL.
 
-One document per distinct body (``_id`` = hash of the raw bytes): a byte-identical re-delivery
-lands on the same document. Different deliveries carrying the same comment are absorbed later,
+One document per distinct body of a source (``_id`` = hash of the raw bytes): a byte-identical
+re-delivery lands on the same document. Different deliveries carrying the same comment are absorbed later,
 by the comment's own key. The raw body is kept as received (a string), so a processing bug can be
 fixed and the event replayed; field names Meta may add can never clash with MongoDB's rules.
 
-States: ``pending`` (stored, waiting) → ``processed`` (with per-event ``result`` counts and the
+States: ``pending`` (stored, waiting; ``queued`` is the same state as the previous release
+wrote it for TikTok/YouTube deliveries: `adopt_legacy_queued` turns those into ``pending``) → ``processed`` (with per-event ``result`` counts and the
 ``page`` of the drain that processed it), or ``failed`` when processing it raised (a bug; kept
 with the error for a replay). Work in progress is not written per event: one drain
 at a time holds a lease in Redis (worker/jobs/webhooks.py); if it dies, its events are still
@@ -29,12 +31,15 @@ COLLECTION = "webhook_events"
 PENDING = "pending"
 FAILED = "failed"
 PROCESSED = "processed"
+LEGACY_QUEUED = "queued"  # the previous release's pending state of interface-platform deliveries
 
 
 def event_id(body: bytes, source: str = "meta") -> str:
-    """Per source (Meta's ids, from before other sources existed, hash the body alone)."""
-    data = body if source == "meta" else source.encode() + b"\0" + body
-    return "whe_" + hashlib.sha256(data).hexdigest()[:32]
+    """Per source. Meta's ids (from before other sources existed) hash the body alone; other
+    sources' are ``<source>:whe_<hash>``, the form their deliveries were stored under before the
+    one inbox, so a re-delivery across the upgrade is still absorbed."""
+    digest = "whe_" + hashlib.sha256(body).hexdigest()[:32]
+    return digest if source == "meta" else f"{source}:{digest}"
 
 
 async def ensure_indexes(store: Store) -> None:
@@ -90,7 +95,7 @@ def new_page_id() -> str:
 async def pending_page(store: Store, *, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` pending events, oldest first, in one round trip (the drain that reads
     them holds the drain lease, so no per-event claim is written)."""
-    found = store[COLLECTION].find({"status": PENDING}, {"_id": 1, "body": 1, "received_at": 1})
+    found = store[COLLECTION].find({"status": PENDING}, {"_id": 1, "body": 1, "received_at": 1, "source": 1})
     return [d async for d in found.sort("received_at", 1).limit(limit)]
 
 
@@ -101,14 +106,25 @@ async def mark_processed(store: Store, eid: str, result: dict[str, Any]) -> None
     )
 
 
-async def mark_processed_many(store: Store, page: str, results: dict[str, dict[str, Any]]) -> int:
+async def mark_processed_many(
+    store: Store, page: str, results: dict[str, dict[str, Any]],
+    details: dict[str, list[dict[str, Any]]] | None = None,
+) -> int:
     """Mark a processed page of events, each with its own result counts and the page id: one
-    update_many per distinct result (a burst of one-comment deliveries shares one)."""
+    update_many per distinct result (a burst of one-comment deliveries shares one). ``details``:
+    per event, what each change other than a comment came to (``results``: applied / rejected),
+    written one event at a time (such events are few)."""
     groups: dict[tuple[tuple[str, Any], ...], list[str]] = {}
-    for eid, result in results.items():
-        groups.setdefault(tuple(sorted(result.items())), []).append(eid)
     now = clock.now()
     written = 0
+    for eid, items in (details or {}).items():
+        done = await store[COLLECTION].update_one({"_id": eid}, {"$set": {
+            "status": PROCESSED, "processed_at": now, "result": results.get(eid, {}), "results": items,
+            "page": page}})
+        written += done.modified_count
+    for eid, result in results.items():
+        if eid not in (details or {}):
+            groups.setdefault(tuple(sorted(result.items())), []).append(eid)
     for result_items, ids in groups.items():
         done = await store[COLLECTION].update_many(
             {"_id": {"$in": ids}},
@@ -125,6 +141,13 @@ async def mark_failed(store: Store, eid: str, error: str) -> None:
         {"_id": eid, "status": PENDING},
         {"$set": {"status": FAILED, "failed_at": clock.now(), "error": error}},
     )
+
+
+async def adopt_legacy_queued(store: Store) -> int:
+    """Deliveries the previous release stored as ``queued`` (and never processed) join the one
+    inbox as ``pending``; the drain processes them like any other."""
+    done = await store[COLLECTION].update_many({"status": LEGACY_QUEUED}, {"$set": {"status": PENDING}})
+    return done.modified_count
 
 
 async def has_pending(store: Store, *, older_than: datetime | None = None) -> bool:

@@ -1,4 +1,5 @@
-"""Platform webhook callbacks, ``/webhooks/{source}``: the handshake and the signed deliveries.
+"""Platform webhook callbacks of every source, ``/webhooks/{source}`` (Meta, TikTok, YouTube…):
+the handshake and the signed deliveries, into the one inbox (``webhook_events``).
 
 The platform plugin that owns the source (`Registry.for_source`) answers the handshake, checks
 the signature and splits a delivery into changes; this module only does what every source
@@ -136,9 +137,13 @@ async def receive(request: web.Request) -> web.Response:
     inbound = _inbound_request(request, body)
     if not plugin.inbound.verify(inbound, services.clock.now()):
         metrics.delivery(source, "bad_signature")
-        header = plugin.spec.webhook_signature_header
-        code = "signature_missing" if header and not request.headers.get(header) else "signature_invalid"
-        raise ApiError(401, code, f"{header or 'The signature'} is missing or does not match the body.")
+        if plugin.spec.webhook_bad_signature == "drop":
+            # WebSub: a subscriber answers 2xx to a delivery it cannot verify, and discards it.
+            log.warning("webhook delivery with a bad signature dropped", source=source)
+            return web.json_response({"ok": True, "dropped": True}, status=202)
+        header = plugin.spec.webhook_signature_header or f"{plugin.name}-signature"
+        code = "signature_missing" if not request.headers.get(header) else "signature_invalid"
+        raise ApiError(401, code, f"{header} is missing, stale or does not match the body.")
     try:
         changes = plugin.inbound.normalize(body)
     except ValueError as exc:  # the envelope itself: nothing of it can ever be applied
@@ -180,9 +185,10 @@ async def receive(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-# A key segment (YouTube's per-subscription callback token) is long, so it never shadows a fixed
-# route such as /webhooks/meta/deauthorize.
-KEYED = "/webhooks/{source}/{key:[A-Za-z0-9_-]{20,200}}"
+# A key segment (YouTube's per-channel WebSub callback token, ``<channel>.<mac>``) is long, so it
+# never shadows a fixed route such as /webhooks/meta/deauthorize; the plugin reads it as
+# ``InboundRequest.path_params["key"]``.
+KEYED = "/webhooks/{source}/{key:[A-Za-z0-9_.-]{20,200}}"
 routes.get("/webhooks/{source}")(handshake)
 routes.post("/webhooks/{source}")(receive)
 routes.get(KEYED)(handshake)

@@ -1,34 +1,26 @@
-"""``GET /oauth/{platform}/callback`` for interface platforms (TikTok…), and their webhooks
-``POST /webhooks/{source}``.
+"""``GET /oauth/{platform}/callback`` for interface platforms (TikTok…).
 
-Callback: the same redirect codes as Instagram's (``access_denied``, ``invalid_state``,
+The same redirect codes as Instagram's (``access_denied``, ``invalid_state``,
 ``missing_scopes``, ``token_exchange_failed`` …) back to the CRM's return_url; a forged, expired
-or reused state gets the plain "link no longer valid" page. Webhooks: the signature is checked
-on the raw bytes (401, nothing stored), the delivery stored durably, then 200.
+or reused state gets the plain "link no longer valid" page. (Their webhooks go through the one
+inbox of every source: webhooks/routes/meta_webhooks.py.)
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from aiohttp import web
-from pymongo.errors import PyMongoError
 
 from socialsync import queue
 from socialsync.logs import get_logger
 from socialsync.oauth_state import consume_state
-from socialsync.platform_inbound import record
-from socialsync.platforms.base import ConnectFailed, InboundRequest, Platform
-from socialsync.platforms.registry import UnknownPlatform
-from socialsync.plugins import INTERFACE_PLATFORMS, is_interface_platform, plugin_for, plugins_of
+from socialsync.platforms.base import ConnectFailed
+from socialsync.plugins import INTERFACE_PLATFORMS, is_interface_platform, plugin_for
 from socialsync.store import platform_accounts
-from webhooks.errors import ApiError
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.metrics import CONNECTS
 from webhooks.routes.connect import redirect_uri
-from webhooks.routes.meta_webhooks import read_limited
 from webhooks.routes.oauth import back_to_crm, invalid_link_page
-from worker.jobs.platforms import PUSH_SUBSCRIBE, WEBHOOK_EVENT, push_job_id, request_sync, webhook_job_id
+from worker.jobs.platforms import PUSH_SUBSCRIBE, push_job_id, request_sync
 from socialsync import clock
 
 routes = web.RouteTableDef()
@@ -86,68 +78,7 @@ async def callback(request: web.Request) -> web.StreamResponse:
     raise back_to_crm(state.return_url, **params)
 
 
-def _source_plugin(request: web.Request) -> Platform:
-    try:
-        plugin = plugins_of(request.app[SERVICES]).for_source(
-            request.match_info.get("source") or request.path.split("/")[2])
-    except UnknownPlatform:
-        raise ApiError(404, "not_found", "No such webhook source.") from None
-    if plugin.inbound is None:
-        raise ApiError(404, "not_found", "No such webhook source.")
-    return plugin
-
-
-def _inbound(request: web.Request, body: bytes = b"") -> InboundRequest:
-    return InboundRequest(request.method, dict(request.query), dict(request.headers), body,
-                          path_params={k: v for k, v in request.match_info.items() if k != "source"})
-
-
-async def handshake(request: web.Request) -> web.Response:
-    """A subscription check (WebSub's ``hub.challenge``): the plugin answers (404: not ours)."""
-    plugin = _source_plugin(request)
-    assert plugin.inbound is not None
-    answer = plugin.inbound.handshake(_inbound(request))
-    if answer.status >= 400:
-        raise ApiError(answer.status, "verification_failed", answer.body)
-    return web.Response(text=answer.body, status=answer.status, content_type=answer.content_type)
-
-
-async def receive(request: web.Request) -> web.Response:
-    services, settings = request.app[SERVICES], request.app[SETTINGS]
-    plugin = _source_plugin(request)
-    assert plugin.inbound is not None
-    body = await read_limited(request, settings.webhook_max_body_bytes)
-    inbound = _inbound(request, body)
-    if not plugin.inbound.verify(inbound, clock.now()):
-        if plugin.spec.webhook_bad_signature == "drop":
-            # WebSub: a subscriber answers 2xx to a delivery it cannot verify, and discards it.
-            log.warning("webhook delivery with a bad signature dropped", source=plugin.spec.webhook_source)
-            return web.json_response({"ok": True, "dropped": True}, status=202)
-        header = (plugin.spec.webhook_signature_header or f"{plugin.name}-signature").lower()
-        code = "signature_missing" if header not in {k.lower() for k in request.headers} else "signature_invalid"
-        raise ApiError(401, code, "The signature is missing, stale or does not match the body.")
-    try:
-        eid, needs = await record(services, plugin.spec.webhook_source or plugin.name, body,
-                                  timedelta(days=settings.webhook_event_ttl_days))
-    except PyMongoError as exc:
-        log.error("webhook event not stored; answering 503 so the platform retries", error=type(exc).__name__)
-        raise ApiError(503, "store_unavailable", "The event could not be stored; retry later.") from None
-    if needs:
-        try:
-            await queue.enqueue(services.redis, WEBHOOK_EVENT, eid, job_id=webhook_job_id(eid))
-        except Exception as exc:  # noqa: BLE001 - stored durably: the sweeper enqueues it
-            log.warning("webhook event stored but not enqueued", event_id=eid, error=type(exc).__name__)
-    return web.json_response({"ok": True})
-
-
-# One static route per interface platform, registered before the generic /webhooks/{source} and
-# /oauth/… routes of the core (webhooks/app.py puts this module first), so these platforms are
-# served here and every other source keeps the core's dispatch.
-# A key segment (YouTube's per-channel WebSub callback token) is long, so it never shadows a
-# fixed route; the key reaches the plugin as ``InboundRequest.path_params["key"]``.
-KEY = "{key:[A-Za-z0-9_.-]{20,200}}"
+# One static route per interface platform, registered before the /oauth/… routes of the core
+# (webhooks/app.py puts this module first).
 for _name in INTERFACE_PLATFORMS:
     routes.get(f"/oauth/{_name}/callback")(callback)
-    routes.post(f"/webhooks/{_name}")(receive)
-    routes.get(f"/webhooks/{_name}/{KEY}")(handshake)
-    routes.post(f"/webhooks/{_name}/{KEY}")(receive)

@@ -1,4 +1,5 @@
-"""Jobs of the interface platforms (TikTok…): sync runs, token upkeep, webhook events.
+"""Jobs of the interface platforms (TikTok…): sync runs, token upkeep, push subscriptions.
+(Their webhook deliveries go through the one inbox: worker/jobs/webhooks.py.)
 (Their posts run on the publish queue's generic jobs: worker/jobs/publish.py.)
 
 Thin: load, call the platform-neutral driver, map the failure to arq ``Retry`` (deferred on rate
@@ -17,7 +18,6 @@ from arq.worker import Function
 from socialsync import platform_tokens, queue
 from socialsync.config import Settings
 from socialsync.logs import get_logger
-from socialsync.platform_inbound import process_event
 from socialsync.platform_sync import run_sync
 from socialsync.platforms.base import ErrorKind, PlatformError, RateLimited, TransportError
 from socialsync.plugins import INTERFACE_PLATFORMS
@@ -32,7 +32,6 @@ MAX_TRIES = 8
 SYNC = "platform.sync_run"
 TOKENS_DUE = "platform.tokens_due"
 TOKENS_REFRESH = "platform.tokens_refresh"
-WEBHOOK_EVENT = "platform.webhook_event"
 PUSH_SUBSCRIBE = "platform.push_subscribe"
 PUSH_RENEW_SHARE = 0.8  # renew a push lease when this share of it has passed
 PUSH_RETRY_SECONDS = 300.0
@@ -44,10 +43,6 @@ def sync_job_id(account_id: str, run_id: str) -> str:
 
 def token_job_id(account_id: str, at: datetime) -> str:
     return f"ptokens:{account_id}:{at:%Y%m%d%H%M}"
-
-
-def webhook_job_id(event_id: str) -> str:
-    return f"pwebhook:{event_id}"
 
 
 def push_job_id(account_id: str, at: datetime) -> str:
@@ -126,24 +121,6 @@ async def tokens_refresh(ctx: dict[str, Any], account_id: str) -> str:
         raise retry from None
     log.info("token work done", account_id=account_id, outcome=outcome)
     return outcome
-
-
-async def webhook_event(ctx: dict[str, Any], event_id: str) -> str:
-    return await process_event(ctx["services"], event_id)
-
-
-async def webhook_sweep(ctx: dict[str, Any]) -> int:
-    """Deliveries stored but never processed (the enqueue was lost): enqueue them again."""
-    from datetime import timedelta  # noqa: PLC0415
-
-    from socialsync.platform_inbound import stale_queued  # noqa: PLC0415
-
-    services = ctx["services"]
-    ids = await stale_queued(services, timedelta(seconds=services.settings.webhook_sweep_after_seconds))
-    now = clock.now()
-    for eid in ids:
-        await queue.enqueue(services.redis, WEBHOOK_EVENT, eid, job_id=f"{webhook_job_id(eid)}:{now:%Y%m%d%H%M}")
-    return len(ids)
 
 
 async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | None) -> str:
@@ -232,13 +209,11 @@ def functions(_settings: Settings) -> list[Function]:
         # errors are counted on the run itself (_sync_failed), so arq's counter must not end it
         func(sync_run, name=SYNC, max_tries=100_000),
         func(tokens_refresh, name=TOKENS_REFRESH, max_tries=MAX_TRIES + 50),
-        func(webhook_event, name=WEBHOOK_EVENT, max_tries=5),
         func(push_subscribe, name=PUSH_SUBSCRIBE, max_tries=MAX_TRIES),
     ]
 
 
 def cron_jobs(_settings: Settings) -> list[CronJob]:
     return [
-        cron(webhook_sweep, name="platform.webhook_sweep", second={30}, unique=True),
         cron(push_renew, name="platform.push_renew", minute={7, 37}, second={15}, unique=True),
     ]

@@ -1,137 +1,56 @@
 """webhooks.drain, webhooks.process_event, webhooks.sweep (cron), webhooks.subscribe / unsubscribe.
 
-Processing stored events is database work only, done in pages: a drain (one at a time, under a
-Redis lease) reads up to ``DRAIN_BATCH`` pending events in one find and processes them together
-(one owners lookup, one write of the comments, one outbox write, one update marking them
-processed), so the MongoDB cost per delivery is a small fraction of a round trip. Comments are upserted by their
-key, mentions become their own (rate-limited) jobs, unknown accounts and fields are counted on
-the event. Re-running — after a crash, or for a re-delivery — writes the same documents again.
-The sweeper queues a drain for events left pending too long (lost enqueue, dead drain).
+The one inbox of every webhook source (Meta, TikTok, YouTube…). Processing stored events is
+database work only, done in pages: a drain (one at a time, under a Redis lease) reads up to
+``DRAIN_BATCH`` pending events in one find and hands them to socialsync/webhook_inbox.py, which
+normalizes each with its source's plugin and applies the changes together (one owners lookup,
+one write of the comments, one outbox write, one update marking them processed), so the MongoDB
+cost per delivery is a small fraction of a round trip. Re-running — after a crash, or for a
+re-delivery — writes the same documents again. The sweeper queues a drain for events left
+pending too long (lost enqueue, dead drain).
+
+Job names of the previous release still run: ``platform.webhook_event`` (one TikTok/YouTube
+delivery) is ``webhooks.process_event``; ``platform.webhook_sweep`` is ``webhooks.sweep``, which
+also moves deliveries that release stored as ``queued`` into the inbox.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq import cron, func
 from arq.cron import CronJob
 from arq.worker import Function
-from pymongo.errors import ConnectionFailure
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from socialsync import comments as comments_domain
-from socialsync.comments.notify import emit_comment_events
-from socialsync import events, queue
+from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.base import Change, Platform, RejectedChange
 from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.platforms.instagram import subscriptions
 from socialsync.platforms.instagram.access import AccountUnavailable, access_for
 from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
 from socialsync.store import accounts as account_store
-from socialsync.store import comments as comment_store
 from socialsync.store import webhook_events
+from socialsync.webhook_inbox import UNAVAILABLE, process_batch  # noqa: F401 - process_batch: tests, replays
 from worker.jobs import platform_errors
 from socialsync.retry import retry_for
 from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 6
-# MongoDB or Redis unreachable: the drain fails and its events stay pending (not marked failed)
-UNAVAILABLE = (ConnectionFailure, RedisConnectionError, RedisTimeoutError, OSError)
+# The previous release's job names (jobs it queued still run under them)
+LEGACY_WEBHOOK_EVENT = "platform.webhook_event"
+LEGACY_WEBHOOK_SWEEP = "platform.webhook_sweep"
 DRAIN_BATCH = 500  # events read and processed together (one page)
 DRAIN_BUDGET_SECONDS = 30.0  # a drain hands over to a follow-up job after this (inside job_timeout, 60 s)
 # One drain at a time; renewed after each page (a page takes well under a second to a few
 # seconds), lapses this long after its holder died. Overlap, were a page ever slower, is harmless:
 # every write of a drain is idempotent.
 DRAIN_LEASE_SECONDS = 15.0
-
-
-def _normalized(services: Services, doc: dict[str, Any]) -> tuple[Platform, Sequence[Change | RejectedChange]] | None:
-    plugin = services.platforms.for_source(doc.get("source") or "meta")
-    if plugin.inbound is None:
-        return None
-    try:
-        return plugin, plugin.inbound.normalize(doc["body"])
-    except ValueError:  # refused on receipt; only a parser change could get here
-        return None
-
-
-async def process_batch(services: Services, docs: list[dict[str, Any]], page: str) -> dict[str, dict[str, int]]:
-    """Process a page of events together: one owners lookup, one write of every comment, one
-    outbox write, one update marking them processed. Returns each event's result counts.
-
-    Each change stands alone (ARCHITECTURE.md §4.1): a change the plugin rejected is counted
-    (``rejected``; the reasons were stored with the event on receipt) and the others applied."""
-    counts: dict[str, Counter[str]] = {d["_id"]: Counter() for d in docs}
-    parsed: list[tuple[dict[str, Any], Platform, Sequence[Change | RejectedChange]]] = []
-    keys: dict[str, set[str]] = {}
-    for doc in docs:
-        found = _normalized(services, doc)
-        if found is None:
-            counts[doc["_id"]]["invalid_body"] += 1
-            continue
-        plugin, changes = found
-        parsed.append((doc, plugin, changes))
-        keys.setdefault(plugin.name, set()).update(c.account_key for c in changes if isinstance(c, Change))
-    owners = {
-        platform: await account_store.owners_of(services.store, platform, sorted(ids))
-        for platform, ids in keys.items() if ids
-    }
-    upserts: dict[str, comment_store.CommentIn] = {}
-    source_event: dict[str, str] = {}  # comment doc id -> event that supplied it (last wins)
-    for doc, plugin, changes in parsed:
-        n = counts[doc["_id"]]
-        for change in changes:
-            if isinstance(change, RejectedChange):
-                n["rejected"] += 1
-                if change.reason == "invalid_value":
-                    n["invalid_value"] += 1
-                continue
-            accounts = owners.get(plugin.name, {}).get(change.account_key, [])
-            if change.kind == "comment":
-                if not accounts:
-                    n["unknown_account"] += 1
-                    continue
-                for c in comments_domain.from_change(change, accounts, default_time=change.at or doc["received_at"]):
-                    key = comment_store.doc_id(c.account_id, c.comment_id)
-                    upserts.pop(key, None)  # re-insert: the later delivery's data is written
-                    upserts[key] = c
-                    source_event[key] = doc["_id"]
-                n[change.field or "comments"] += 1
-            elif change.kind == "mention":
-                if not accounts:
-                    n["unknown_account"] += 1
-                    continue
-                media_id, comment_id = change.data["media_id"], change.data.get("comment_id")
-                for acc in accounts:
-                    await queue.enqueue(
-                        services.redis, queue.COMMENTS_RESOLVE_MENTION, acc["_id"], media_id, comment_id,
-                        job_id=queue.mention_job_id(acc["_id"], media_id, comment_id),
-                    )
-                n["mentions"] += 1
-            else:
-                n["unknown_field"] += 1
-    comments = list(upserts.values())
-    new = await comment_store.upsert_many(services.store, comments)
-    # Events for every comment of the batch, not only the new ones: a run that died after the
-    # upsert must still emit; event keys make the repeats no-ops.
-    await emit_comment_events(services, comments)
-    for c in new:
-        counts[source_event[comment_store.doc_id(c.account_id, c.comment_id)]]["comments_new"] += 1
-    results = {eid: {**n, "comments_new": n["comments_new"]} for eid, n in counts.items()}
-    await webhook_events.mark_processed_many(services.store, page, results)
-    for eid, n in counts.items():
-        if n["unknown_account"] or n["unknown_field"] or n["invalid_body"] or n["rejected"]:
-            log.info("webhook event had unknown or rejected parts", event_id=eid, **n)
-    return results
 
 
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -223,8 +142,8 @@ async def _process_page(
 
 
 async def process_event(ctx: dict[str, Any], event_id: str) -> dict[str, int] | str:
-    """Process one stored event now (a replay, or a job queued before drains existed): the same
-    work as a drain page of one."""
+    """Process one stored event now (a replay, or a job queued by an earlier release: before
+    drains existed, or ``platform.webhook_event``): the same work as a drain page of one."""
     services: Services = ctx["services"]
     doc = await webhook_events.get(services.store, event_id)
     if doc is None:
@@ -240,7 +159,8 @@ async def sweep(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
     now = clock.now()
     older_than = now - timedelta(seconds=services.settings.webhook_sweep_after_seconds)
-    if not await webhook_events.has_pending(services.store, older_than=older_than):
+    adopted = await webhook_events.adopt_legacy_queued(services.store)
+    if not adopted and not await webhook_events.has_pending(services.store, older_than=older_than):
         return 0
     await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=queue.webhook_sweep_drain_job_id(now))
     log.warning("webhook events pending too long: drain enqueued by the sweeper")
@@ -309,6 +229,8 @@ def functions(_settings: Settings) -> list[Function]:
         # keep_result=0: ~10 drain ids a second would otherwise pile up as results in Redis
         func(drain, name=queue.WEBHOOKS_DRAIN, max_tries=MAX_TRIES, keep_result=0),
         func(process_event, name=queue.WEBHOOKS_PROCESS_EVENT, max_tries=MAX_TRIES),
+        func(process_event, name=LEGACY_WEBHOOK_EVENT, max_tries=MAX_TRIES),
+        func(sweep, name=LEGACY_WEBHOOK_SWEEP, max_tries=MAX_TRIES),
         func(subscribe, name=queue.WEBHOOKS_SUBSCRIBE, max_tries=MAX_TRIES + 1),
         # keep_result=0: its argument is the dropped (encrypted) token; keep no copy in Redis
         func(unsubscribe, name=queue.WEBHOOKS_UNSUBSCRIBE, max_tries=MAX_TRIES + 1, keep_result=0),
