@@ -15,7 +15,7 @@ from socialsync.platforms.base import AccountRef, AccountUnavailable, Credential
 EXTRA_FIELDS = ("page_id", "page_name", "platform_user_id", "insights_unavailable_before", "platform_data")
 
 
-def credentials_of(token: dict[str, Any], cipher: TokenCipher) -> Credentials:
+def credentials_of(token: dict[str, Any], cipher: TokenCipher, scopes: tuple[str, ...] = ()) -> Credentials:
     refresh = token.get("refresh_ciphertext")
     return Credentials(
         access_token=cipher.decrypt(token["ciphertext"]),
@@ -24,6 +24,7 @@ def credentials_of(token: dict[str, Any], cipher: TokenCipher) -> Credentials:
         issued_at=token.get("issued_at"),
         refresh_token=cipher.decrypt(refresh) if refresh else None,
         refresh_expires_at=token.get("refresh_expires_at"),
+        scopes=scopes,
     )
 
 
@@ -37,6 +38,8 @@ def account_ref(account: dict[str, Any], cipher: TokenCipher, *, require_active:
     return AccountRef(
         id=account["_id"], tenant_id=account["tenant_id"], platform=account.get("platform") or "instagram",
         login=account.get("login") or "", external_id=account["external_id"],
-        credentials=credentials_of(account["token"], cipher), profile=account.get("profile") or {},
-        extra={k: account[k] for k in EXTRA_FIELDS if k in account},
+        credentials=credentials_of(account["token"], cipher, tuple(account.get("scopes") or ())),
+        profile=account.get("profile") or {},
+        # the platform's own fields (``extra``, TikTok/YouTube) and Instagram's top-level ones
+        extra={**(account.get("extra") or {}), **{k: account[k] for k in EXTRA_FIELDS if k in account}},
     )

@@ -20,6 +20,7 @@ from socialsync.store import posts as post_store
 from socialsync.store import webhook_events
 from socialsync import clock
 
+# The kinds the ops console lists and filters by; what a platform accepts is its spec.sync_kinds.
 SYNC_KINDS = ("full", "recent", "media", "insights", "audience", "stories")
 
 
@@ -42,21 +43,16 @@ class Missing(Exception):
 
 # --- sync ---------------------------------------------------------------------------------------
 async def start_sync(services: Services, account: dict[str, Any], kind: str, trigger: str) -> tuple[dict[str, Any], bool]:
-    """Start a sync run of ``kind`` (or join the one in progress). Returns (run, created)."""
-    from socialsync.plugins import is_interface_platform, plugin_for  # noqa: PLC0415
+    """Start a sync run of ``kind`` (or join the one in progress) on the one sync path (the core
+    ``sync.run`` job, whatever the platform). Returns (run, created)."""
     from socialsync.sync.schedule import request_sync  # noqa: PLC0415
 
     if account.get("status") != "active":
         raise Refused("account_not_active", f"The account is {account.get('status')}: reconnect it before syncing.")
-    if is_interface_platform(account.get("platform")):
-        from worker.jobs.platforms import request_sync as request_platform_sync  # noqa: PLC0415
-
-        kinds = plugin_for(services, account["platform"]).spec.sync_kinds
-        if kind not in kinds:
-            raise Refused("unsupported_sync_kind", f"{account['platform']} syncs kinds: {', '.join(kinds)}.")
-        return await request_platform_sync(services, account, kind, "api" if trigger == "api" else trigger)
-    if kind not in SYNC_KINDS:
-        raise Refused("invalid_kind", f"kind must be one of {', '.join(SYNC_KINDS)}.")
+    plugin = services.platforms.for_account(account)
+    kinds = plugin.spec.sync_kinds
+    if kind not in kinds:
+        raise Refused("unsupported_sync_kind", f"{plugin.spec.display_name} syncs kinds: {', '.join(kinds)}.")
     return await request_sync(services, account, kind, trigger)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialsync.platform_tokens import fresh_ref
+from socialsync.tokens import fresh_ref
 from socialsync.platforms.base import ErrorKind, ModerationAction, PlatformError
 from socialsync.plugins import plugin_for
 from socialsync.store import actions as action_store

@@ -42,7 +42,7 @@ async def _media_changed(services: Any, platform: str, accounts: list[dict[str, 
     tombstone). The push is only a trigger: a deleted item is marked at once, then the
     platform's ``push`` sync kind (incremental, a few units) re-reads the truth."""
     from socialsync.store import media as media_store  # noqa: PLC0415
-    from worker.jobs.platforms import request_sync  # noqa: PLC0415 - the jobs import this module
+    from socialsync.sync.schedule import request_sync  # noqa: PLC0415 - the one sync path (sync.run)
 
     plugin = services.platforms.get(platform)
     kind = "push" if "push" in plugin.spec.sync_kinds else "recent"

@@ -2,8 +2,9 @@
 
 Until the core drives every platform through the interface (issue 8), the platforms that
 plug in only through it (TikTok first) are served by the platform-neutral drivers beside this
-module: ``platform_accounts`` (store), ``platform_tokens``, ``platform_sync``, and the routes in
-``webhooks/routes/platform_*.py``. Instagram keeps its own paths meanwhile.
+module: ``platform_accounts`` (store), ``platform_inbound``, and the routes in
+``webhooks/routes/platform_*.py``. Instagram keeps its own paths meanwhile. Sync and tokens are
+the core's for every platform (``socialsync/sync/``, ``socialsync/tokens.py``).
 """
 
 from __future__ import annotations

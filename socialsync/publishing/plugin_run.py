@@ -31,7 +31,7 @@ from typing import Any
 from socialsync import lifecycle, queue
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platform_tokens import LockBusy, fresh_ref, refresh_account
+from socialsync.tokens import LockBusy, fresh_ref, refresh_account
 from socialsync.platforms.base import AccountRef, ErrorKind, PlatformError, RateLimited, StepOutcome, TransportError
 from socialsync.publishing import completion
 from socialsync.publishing.own_posts import OwnPosts

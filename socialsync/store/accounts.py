@@ -260,11 +260,12 @@ async def mark_needs_reconnect(store: Store, account_id: str, reason: str) -> No
 async def store_refreshed_credentials(
     store: Store, account_id: str, *, ciphertext: str, issued_at: datetime, expires_at: datetime | None,
     refresh_ciphertext: str | None, refresh_expires_at: datetime | None, next_check_at: datetime,
-    used_ciphertext: str | None = None,
+    used_ciphertext: str | None = None, scopes: list[str] | None = None,
 ) -> bool:
     """Store a refreshed pair before anything else can use the old one. A refresh token not
     re-sent (None) keeps the stored one: never overwritten with nothing. ``used_ciphertext``:
-    only if the access token is still the one the refresh started from. True when written."""
+    only if the access token is still the one the refresh started from; ``scopes``: the granted
+    scopes when the platform re-states them. True when written."""
     set_: dict[str, Any] = {
         "token.ciphertext": ciphertext, "token.issued_at": issued_at, "token.expires_at": expires_at,
         "token_checked_at": issued_at, "token_check_error": None, "next_check_at": next_check_at,
@@ -273,6 +274,8 @@ async def store_refreshed_credentials(
     if refresh_ciphertext:
         set_["token.refresh_ciphertext"] = refresh_ciphertext
         set_["token.refresh_expires_at"] = refresh_expires_at
+    if scopes:
+        set_["scopes"] = scopes
     query: dict[str, Any] = {"_id": account_id, "status": "active"}
     if used_ciphertext is not None:
         query["token.ciphertext"] = used_ciphertext

@@ -2,16 +2,15 @@
 
 Same ``accounts`` collection and API shape as Instagram's (``AccountOut``): ``token`` holds the
 encrypted access token with its expiry, ``token.refresh_ciphertext`` the encrypted refresh token with its own (the core's shape),
-``next_check_at`` when the token keeper looks next, ``extra`` the platform's own fields. A new
-pair is written in one update guarded by the pair it replaces (compare-and-set), so a refresh
-that lost a race cannot overwrite the winner's tokens; an empty refresh token never overwrites
-a stored one.
+``next_check_at`` when the token keeper looks next, ``extra`` the platform's own fields. Refreshed
+pairs are stored by the one token keeper (socialsync/tokens.py →
+``accounts.store_refreshed_credentials``, compare-and-set on the pair it replaces).
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -70,54 +69,9 @@ def ref_of(doc: dict[str, Any], cipher: TokenCipher) -> AccountRef:
     )
 
 
-async def store_credentials(
-    store: Store, cipher: TokenCipher, doc: dict[str, Any], new: Credentials, next_check_at: datetime,
-) -> bool:
-    """Replace the pair ``doc`` holds by ``new`` (only if the stored pair is still ``doc``'s)."""
-    now = clock.now()
-    set_: dict[str, Any] = {
-        "token.ciphertext": cipher.encrypt(new.access_token), "token.issued_at": now,
-        "token.expires_at": new.access_expires_at, "next_check_at": next_check_at,
-        "token_checked_at": now, "token_check_error": None, "updated_at": now,
-    }
-    if new.refresh_token:  # never overwrite a stored refresh token with an empty one
-        set_["token.refresh_ciphertext"] = cipher.encrypt(new.refresh_token)
-        set_["token.refresh_expires_at"] = new.refresh_expires_at
-    if new.scopes:
-        set_["scopes"] = list(new.scopes)
-    result = await store.accounts.update_one(
-        {"_id": doc["_id"], "status": "active", "token.ciphertext": (doc.get("token") or {}).get("ciphertext")},
-        {"$set": set_},
-    )
-    return result.modified_count == 1
-
-
-async def set_next_check(store: Store, account_id: str, at: datetime, error: str | None = None) -> None:
-    now = clock.now()
-    await store.accounts.update_one({"_id": account_id}, {"$set": {
-        "next_check_at": at, "token_checked_at": now, "token_check_error": error, "updated_at": now}})
-
-
-async def due_for_check(store: Store, platforms: list[str], now: datetime, limit: int = 500) -> list[str]:
-    cursor = store.accounts.find(
-        {"platform": {"$in": platforms}, "status": "active", "next_check_at": {"$lte": now}}, {"_id": 1},
-    ).limit(limit)
-    return [d["_id"] async for d in cursor]
-
-
 async def find_by_external_id(store: Store, platform: str, external_id: str) -> list[dict[str, Any]]:
     """Every tenant's record of that platform account (webhooks name the user, not the tenant)."""
     return [d async for d in store.accounts.find({"platform": platform, "external_id": external_id})]
-
-
-async def merge_profile(store: Store, account_id: str, fields: dict[str, Any]) -> None:
-    top = {k: fields[k] for k in ("username", "name", "profile_picture_url") if fields.get(k) is not None}
-    set_ = {**{f"profile.{k}": v for k, v in fields.items()}, **top, "updated_at": clock.now()}
-    await store.accounts.update_one({"_id": account_id}, {"$set": set_})
-
-
-async def set_sync_checkpoint(store: Store, account_id: str, stage: str, checkpoint: dict[str, Any]) -> None:
-    await store.accounts.update_one({"_id": account_id}, {"$set": {f"sync_state.{stage}": checkpoint}})
 
 
 async def set_push_subscription(store: Store, account_id: str, now: datetime, state: dict[str, Any]) -> None:

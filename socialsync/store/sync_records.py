@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pymongo import UpdateOne
+
 from socialsync.platforms.base import (
     AudienceRecord,
     CommentRecord,
@@ -42,7 +44,7 @@ async def write_batch(
             profile.update(r.fields)
             followers = r.fields.get("followers_count", followers)
         elif isinstance(r, MediaRecord):
-            media.append(r)
+            media.append(r)  # (a record whose fields say ``deleted``: the platform reports it gone)
         elif isinstance(r, MetricPoint):
             points.append(metrics_store.point(account, r.metric, r.at, r.value, source=r.subject))
         elif isinstance(r, AudienceRecord):
@@ -60,10 +62,13 @@ async def write_batch(
                 error.update(r.error.describe())
             await sync_runs.add_error(store, run["_id"], error)
     if profile:
-        set_ = {("profile." + k if k not in PROFILE_TOP_LEVEL else k): v for k, v in profile.items()}
+        # the top-level name fields only when the platform sent them (never wiped with null)
+        set_ = {("profile." + k if k not in PROFILE_TOP_LEVEL else k): v for k, v in profile.items()
+                if k not in PROFILE_TOP_LEVEL or v is not None}
         set_["profile_synced_at"] = now
         await store.accounts.update_one({"_id": account["_id"]}, {"$set": set_})
     await media_store.write(store, [
+        _gone(account, run["_id"], m.platform_id, now) if m.fields.get("deleted") else
         media_store.record_update(account, run["_id"], m.platform_id, dict(m.fields),
                                   dict(m.insights) if m.insights is not None else None, followers=followers, now=now)
         for m in media
@@ -75,6 +80,21 @@ async def write_batch(
         if n:
             counts[name] = n
     return counts
+
+
+def _gone(account: dict[str, Any], run_id: str, platform_id: str, now: datetime) -> UpdateOne:
+    """A stored media the platform reports deleted (or no longer visible): marked, never erased."""
+    return UpdateOne({"_id": media_store.doc_id(account["_id"], platform_id), "deleted": {"$ne": True}},
+                     {"$set": {"deleted": True, "deleted_at": now, "last_seen_run": run_id, "updated_at": now}})
+
+
+async def lookback_ids(store: Store, account_id: str, since: datetime) -> list[str]:
+    """Platform ids of the account's stored, not deleted media published since ``since``, newest
+    first (what a ``counts`` stage refreshes)."""
+    cursor = store[media_store.COLLECTION].find(
+        {"account_id": account_id, "deleted": False, "timestamp": {"$gte": since}}, {"external_id": 1},
+    ).sort("timestamp", -1)
+    return [d["external_id"] async for d in cursor]
 
 
 async def set_stage_state(store: Store, account_id: str, stage: str, state: dict[str, Any]) -> None:

@@ -1,12 +1,20 @@
 """One sync run of one account: the stages of its kind, each resumable from the run's checkpoint.
 
-The core owns storage and checkpoints (docs/platforms.md): for each stage of
-``spec.sync_kinds[kind]`` not yet done, every `SyncBatch` the plugin yields is stored
-(socialsync/store/sync_records.py), then its checkpoint (and cross-run ``state``), so a job that
-is deferred (throttle), retried (transient error) or re-run (worker died) continues where it
-stopped and writes nothing twice. A stage that answers CAPABILITY_MISSING (scope not granted,
-too few followers…) is recorded on the run and the account, and the run goes on; throttles,
-transient errors and dead tokens propagate to the job (worker/jobs/sync.py).
+The one sync path of every platform (docs/platforms.md "How the core drives a plugin"), run by
+the ``sync.run`` job (worker/jobs/sync.py) under the account's lease. The core owns storage and
+checkpoints: for each stage of ``spec.sync_kinds[kind]`` not yet done, every `SyncBatch` the
+plugin yields is stored (socialsync/store/sync_records.py), then its checkpoint (and cross-run
+``state``), so a job that is deferred (throttle), retried (transient error) or re-run (worker
+died) continues where it stopped and writes nothing twice. Before each stage the credentials are
+refreshed when the plugin says they are due (`tokens.fresh_ref`); a stage the platform answers
+``token_invalid`` gets one forced refresh (`tokens.refresh_account(refused=)`: a token another
+job already rotated is not rotated again) and runs again; refused twice, the account needs a
+reconnect. A ``counts`` stage without a checkpoint starts from the ids of the stored media inside
+the platform's look-back (``lookback_days``). The plugin sees ``extra["active_accounts"]``: how
+many accounts share the platform's daily budget (`Call.sharers`, the fair share). A stage that
+answers CAPABILITY_MISSING (scope not granted, too few followers…) is recorded on the run and
+the account, and the run goes on; throttles, transient errors and dead tokens propagate to the
+job.
 
 Transitional: a plugin whose stages still write through socialsync.store themselves (Instagram,
 until its stages yield records) implements `StoringSyncer.run` instead of `Syncer.stage`.
@@ -15,10 +23,15 @@ until its stages yield records) implements `StoringSyncer.run` instead of `Synce
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from socialsync.credentials import account_ref
-from socialsync.platforms.base import Capability, CapabilityUnavailable, ErrorKind, ItemProblem, Platform, PlatformError
+from socialsync import lifecycle, tokens
+from socialsync.platforms.base import (
+    AccountRef, AccountUnavailable, Capability, CapabilityUnavailable, ErrorKind, ItemProblem, Platform, PlatformError,
+)
+from socialsync.store import accounts as account_store
 from socialsync.store import sync_records, sync_runs
 
 if TYPE_CHECKING:
@@ -26,6 +39,8 @@ if TYPE_CHECKING:
 
 Heartbeat = Callable[[], Awaitable[None]]
 SKIPPABLE = frozenset({ErrorKind.CAPABILITY_MISSING, ErrorKind.INVALID_PARAMETER})
+LOOKBACK_STAGE = "counts"
+DEFAULT_LOOKBACK_DAYS = 30
 
 
 @runtime_checkable
@@ -38,32 +53,23 @@ class StoringSyncer(Protocol):
 async def execute(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any],
                   heartbeat: Heartbeat) -> str:
     """Run the remaining stages of ``run``; returns the final status (success / partial).
-    Raises `AccountUnavailable` (skipped), `PlatformError`, `RateLimited`, `TransportError`."""
+    Raises `AccountUnavailable` (skipped), `PlatformError`, `RateLimited`, `TransportError`,
+    `tokens.LockBusy` (a refresh of the account is in flight: come back in a moment)."""
     syncer = plugin.sync
     if syncer is None:
         raise CapabilityUnavailable(plugin.name, Capability.SYNC)
     if isinstance(syncer, StoringSyncer):
         return await syncer.run(services, account, run, heartbeat)
     store, clock = services.store, services.clock
-    ref = account_ref(account, services.cipher)
     partial = bool(run.get("errors"))
-    checkpoints = run.setdefault("checkpoint", {})
     done = run.setdefault("stages_done", [])
+    run.setdefault("checkpoint", {})
+    sharers = max(1, await account_store.count_active(store, plugin.name))
     for stage in plugin.spec.sync_kinds[run["kind"]]:
         if stage in done:
             continue
-        state = dict((account.get("sync_state") or {}).get(stage) or {})
         try:
-            async for batch in syncer.stage(ref, stage, checkpoint=dict(checkpoints.get(stage) or {}), state=state,
-                                            now=clock.now()):
-                counts = await sync_records.write_batch(store, account, run, batch.records, now=clock.now())
-                partial = partial or any(isinstance(r, ItemProblem) for r in batch.records)
-                checkpoints[stage] = dict(batch.checkpoint)
-                await sync_runs.update(store, run["_id"], set_={"checkpoint": checkpoints, "updated_at": clock.now()},
-                                       inc={"api_calls": batch.calls, **{f"items.{k}": v for k, v in counts.items()}})
-                if batch.state is not None:
-                    await sync_records.set_stage_state(store, account["_id"], stage, dict(batch.state))
-                await heartbeat()
+            partial = await _stage_refreshing_once(services, plugin, account, run, stage, sharers, heartbeat) or partial
         except PlatformError as exc:
             if exc.kind not in SKIPPABLE:
                 raise
@@ -74,3 +80,54 @@ async def execute(services: Services, plugin: Platform, account: dict[str, Any],
         done.append(stage)
         await sync_runs.update(store, run["_id"], set_={"stages_done": done, "updated_at": clock.now()})
     return "partial" if partial else "success"
+
+
+async def _stage_refreshing_once(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any],
+                                 stage: str, sharers: int, heartbeat: Heartbeat) -> bool:
+    """One stage; a refused token is refreshed once (across concurrent jobs) and the stage goes
+    on from its checkpoint. Returns whether an item problem made the run partial."""
+    for attempt in (1, 2):
+        ref = await tokens.fresh_ref(services, account["_id"])
+        if ref is None:
+            raise AccountUnavailable(f"account {account['_id']} is no longer active")
+        try:
+            return await _stage(services, plugin, account, run, stage, replace(
+                ref, extra={**ref.extra, "active_accounts": sharers}), heartbeat)
+        except PlatformError as exc:
+            if exc.kind is not ErrorKind.TOKEN_INVALID:
+                raise
+            if attempt == 2:  # refused again with a fresh token: only the person can fix it
+                await lifecycle.account_needs_reconnect(
+                    services, account["_id"], f"{plugin.spec.display_name} refused a fresh token: reconnect the account.")
+                raise
+            outcome = await tokens.refresh_account(services, account["_id"], force=True,
+                                                   refused=ref.credentials.access_token)
+            if outcome is not tokens.TokenOutcome.REFRESHED:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _stage(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any], stage: str,
+                 ref: AccountRef, heartbeat: Heartbeat) -> bool:
+    store, clock, syncer = services.store, services.clock, plugin.sync
+    assert syncer is not None
+    checkpoints = run["checkpoint"]
+    checkpoint = dict(checkpoints.get(stage) or {})
+    if stage == LOOKBACK_STAGE and not checkpoint.get("video_ids"):
+        days = getattr(getattr(plugin, "settings", None), "lookback_days", DEFAULT_LOOKBACK_DAYS)
+        since = clock.now() - timedelta(days=days)
+        checkpoint = {"video_ids": await sync_records.lookback_ids(store, account["_id"], since), "done": 0}
+    state = dict((account.get("sync_state") or {}).get(stage) or {})
+    partial = False
+    async for batch in syncer.stage(ref, stage, checkpoint=checkpoint, state=state, now=clock.now()):
+        counts = await sync_records.write_batch(store, account, run, batch.records, now=clock.now())
+        partial = partial or any(isinstance(r, ItemProblem) for r in batch.records)
+        checkpoints[stage] = dict(batch.checkpoint)
+        await sync_runs.update(store, run["_id"], set_={"checkpoint": checkpoints, "updated_at": clock.now()},
+                               inc={"api_calls": batch.calls, **{f"items.{k}": v for k, v in counts.items()}})
+        if batch.state is not None:
+            state = dict(batch.state)
+            account.setdefault("sync_state", {})[stage] = state
+            await sync_records.set_stage_state(store, account["_id"], stage, state)
+        await heartbeat()
+    return partial

@@ -50,7 +50,7 @@ async def test_internal_error_is_retried_by_its_code_not_its_message(env: Env) -
     await fault(env, LIST, "internal_error", "access_token_invalid: scope_not_authorized", count=2)
     before = sum(1 for r in await requests(env) if r["endpoint"].endswith("/v2/oauth/token/"))
     run = await media_sync(env, tenant, out.account_id)
-    assert run["status"] == "succeeded", run
+    assert run["status"] == "success", run
     log = await requests(env)
     assert sum(1 for r in log if r["endpoint"] == LIST and r["status"] == 500) == 2
     assert sum(1 for r in log if r["endpoint"].endswith("/v2/oauth/token/")) == before  # no refresh
@@ -65,7 +65,7 @@ async def test_a_200_with_a_non_ok_code_is_an_error(env: Env) -> None:
     await env.sandbox.post("/_sandbox/tiktok/videos", json={"account": "tt_creator", "count": 2})
     await fault(env, LIST, "internal_error", "ok", http_status=200)
     run = await media_sync(env, tenant, out.account_id)
-    assert run["status"] == "succeeded", run
+    assert run["status"] == "success", run
     log = [r for r in await requests(env) if r["endpoint"] == LIST]
     assert [r["status"] for r in log[-2:]] == [200, 200]  # the faulted 200, then the real page
     media = await env.http.get(f"/v1/accounts/{out.account_id}/media?limit=200", headers=env.auth(tenant))
@@ -79,7 +79,7 @@ async def test_scope_not_authorized_turns_the_capability_off_without_a_reconnect
     await fault(env, LIST, "scope_not_authorized", "internal_error, please retry")
     listed = sum(1 for r in await requests(env) if r["endpoint"] == LIST)
     run = await media_sync(env, tenant, out.account_id)
-    assert run["status"] in ("succeeded", "partial"), run
+    assert run["status"] in ("success", "partial"), run
     assert any(e.get("code") == "scope_not_authorized" for e in run.get("errors") or []), run
     doc = await account_doc(env, out.account_id)
     assert doc["status"] == "active"

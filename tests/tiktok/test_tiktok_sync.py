@@ -23,7 +23,7 @@ async def test_connect_runs_a_first_full_sync_then_incremental_stops_at_the_firs
     assert followers.status_code == 200, followers.text
     assert [p["value"] for p in followers.json()["data"]] == [15234], followers.json()
     runs = (await env.http.get(f"/v1/accounts/{out.account_id}/sync-runs", headers=env.auth(tenant))).json()["data"]
-    assert runs[0]["status"] == "succeeded"
+    assert runs[0]["status"] == "success"
 
     await env.sandbox.post("/_sandbox/tiktok/videos", json={"account": "tt_creator", "count": 2})
     before = await stats_total(env)
@@ -52,7 +52,7 @@ async def test_a_429_defers_the_run_and_it_finishes_once_the_window_frees(env: E
     await env.sandbox.post("/_sandbox/clock", json={"advance_seconds": 61})
     await asyncio.wait_for(worker, 90)
     run = await env.services.store["sync_runs"].find_one({"account_id": out.account_id})
-    assert run["status"] == "succeeded" and run["deferrals"] >= 1
+    assert run["status"] == "success" and run["deferrals"] >= 1
     refused = [r for r in (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"] if r["status"] == 429]
     assert len(refused) == 1  # blocked after the first 429: not called again until the window freed
     media = await env.http.get(f"/v1/accounts/{out.account_id}/media?limit=200", headers=env.auth(tenant))
@@ -92,6 +92,6 @@ async def test_a_token_tiktok_refuses_is_refreshed_once_then_the_sync_finishes(e
     assert token_calls(log) == before + 1
     assert sum(1 for c in log if c["status"] == 401) == 1  # TikTok refused the old token once
     runs = [d async for d in env.services.store["sync_runs"].find({"account_id": out.account_id, "kind": "media"})]
-    assert [d["status"] for d in runs] == ["succeeded"], runs
+    assert [d["status"] for d in runs] == ["success"], runs
     doc = await env.services.store.accounts.find_one({"_id": out.account_id})
     assert doc["status"] == "active"

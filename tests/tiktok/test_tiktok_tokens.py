@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from tiktok_flows import account_doc, connect
 
-from socialsync import platform_tokens
+from socialsync import tokens as token_keeper
 from socialsync.store import platform_accounts
 from tests.conftest import Env
 from worker.jobs.tokens import refresh_due
@@ -43,7 +43,7 @@ async def test_two_workers_racing_refresh_the_token_once(env: Env) -> None:
     out = await connect(env, tenant.api_key)
     await make_due(env, out.account_id)
     results = await asyncio.gather(*(
-        platform_tokens.refresh_account(env.services, out.account_id, wait_seconds=10) for _ in range(4)))
+        token_keeper.refresh_account(env.services, out.account_id, wait_seconds=10) for _ in range(4)))
     assert sorted(results) == ["refreshed", "valid", "valid", "valid"]
     token_calls = [r for r in (await env.sandbox.get("/_sandbox/requests?limit=200")).json()["requests"]
                    if r["endpoint"] == "/open.tiktokapis.com/v2/oauth/token/"]
@@ -56,7 +56,7 @@ async def test_invalid_grant_marks_needs_reconnect(env: Env) -> None:
     out = await connect(env, tenant.api_key)
     await env.sandbox.post("/_sandbox/tiktok/deauthorize", json={"account": "tt_creator", "deliver": False})
     await make_due(env, out.account_id)
-    assert await platform_tokens.refresh_account(env.services, out.account_id) == "needs_reconnect"
+    assert await token_keeper.refresh_account(env.services, out.account_id) == "needs_reconnect"
     doc = await account_doc(env, out.account_id)
     assert doc["status"] == "needs_reconnect" and "reconnect" in doc["status_reason"]
 

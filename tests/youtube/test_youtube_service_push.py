@@ -61,7 +61,7 @@ async def test_connect_subscribes_and_a_push_syncs_the_new_video(env: Env) -> No
     assert media[0]["id"] == added and media[0]["title"] == "Pushed"
     assert await units_used(env) - before <= 3  # the push sync: playlistItems + videos.list
     run = await env.services.store["sync_runs"].find_one({"account_id": out.account_id, "trigger": "webhook"})
-    assert run is not None and run["kind"] == "push" and run["status"] == "succeeded"
+    assert run is not None and run["kind"] == "push" and run["status"] == "success"
 
     # a wrong signature: acknowledged (2xx, as WebSub wants) and dropped, nothing stored
     statuses = (await env.sandbox.post("/_sandbox/youtube/push", json={"video_id": added, "signature": "wrong"})).json()

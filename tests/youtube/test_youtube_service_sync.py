@@ -21,7 +21,7 @@ async def test_first_full_sync_fills_media_metrics_audience_and_comments(env: En
     await env.run_worker()
     aid = out.account_id
     runs = (await get(env, tenant.api_key, f"/v1/accounts/{aid}/sync-runs"))["data"]
-    assert runs[0]["status"] == "succeeded" and runs[0]["kind"] == "full", runs[0]
+    assert runs[0]["status"] == "success" and runs[0]["kind"] == "full", runs[0]
     assert runs[0]["api_calls"] == await youtube_requests(env) - sent  # each call counted once
     media = (await get(env, tenant.api_key, f"/v1/accounts/{aid}/media?limit=200"))["data"]
     assert len(media) == 150 and {m["platform"] for m in media} == {"youtube"}
@@ -106,7 +106,7 @@ async def test_a_spent_quota_defers_the_run_and_calls_nothing_until_the_reset(en
         await asyncio.sleep(1.5)  # more deferrals: the governor refuses before any call
         assert await youtube_requests(env) == sent
         run = await env.services.store["sync_runs"].find_one({"account_id": out.account_id})
-        assert run["status"] not in ("failed", "succeeded"), run
+        assert run["status"] not in ("failed", "success"), run
         refused = [r for r in (await env.sandbox.get("/_sandbox/requests?limit=500")).json()["requests"]
                    if r["status"] == 403]
         assert len(refused) == 1  # Google said quotaExceeded once; nothing was sent after it
@@ -120,7 +120,7 @@ async def test_a_spent_quota_defers_the_run_and_calls_nothing_until_the_reset(en
     finally:
         worker.cancel()
     run = await env.services.store["sync_runs"].find_one({"account_id": out.account_id})
-    assert run["status"] == "succeeded" and run["deferrals"] >= 3, run
+    assert run["status"] == "success" and run["deferrals"] >= 3, run
     media = (await get(env, tenant.api_key, f"/v1/accounts/{out.account_id}/media?limit=200"))["data"]
     assert len(media) == 150
 
@@ -135,12 +135,12 @@ async def test_one_channel_cannot_spend_the_other_channels_share(env: Env) -> No
     try:
         async def settled() -> bool:
             runs = {r["account_id"]: r async for r in env.services.store["sync_runs"].find()}
-            return runs.get(small.account_id, {}).get("status") == "succeeded" and \
+            return runs.get(small.account_id, {}).get("status") == "success" and \
                 runs.get(big.account_id, {}).get("deferrals", 0) >= 2
 
         await until(settled, 40)
     finally:
         worker.cancel()
     run = await env.services.store["sync_runs"].find_one({"account_id": big.account_id})
-    assert run["status"] not in ("succeeded", "failed"), run  # waits for tomorrow's share
+    assert run["status"] not in ("success", "failed"), run  # waits for tomorrow's share
 

@@ -20,7 +20,8 @@ from webhooks.keys import SERVICES, SETTINGS
 from webhooks.metrics import CONNECTS
 from webhooks.routes.connect import redirect_uri
 from webhooks.routes.oauth import back_to_crm, invalid_link_page
-from worker.jobs.platforms import PUSH_SUBSCRIBE, push_job_id, request_sync
+from socialsync.sync.schedule import request_sync
+from worker.jobs.platforms import PUSH_SUBSCRIBE, push_job_id
 from socialsync import clock
 
 routes = web.RouteTableDef()

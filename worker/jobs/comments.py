@@ -75,7 +75,8 @@ async def perform_action(ctx: dict[str, Any], action_id: str) -> str:
 
 async def _perform_on_plugin(ctx: dict[str, Any], action: dict[str, Any]) -> str:
     """A platform served through its plugin's ``moderate`` part (YouTube…)."""
-    from socialsync import platform_comments, platform_tokens  # noqa: PLC0415
+    from socialsync import platform_comments  # noqa: PLC0415
+    from socialsync import tokens as platform_tokens  # noqa: PLC0415 - the one token keeper
     from socialsync.platforms.base import ErrorKind as Kind  # noqa: PLC0415
     from socialsync.platforms.base import PlatformError  # noqa: PLC0415
     from socialsync.platforms.base import RateLimited as Refused  # noqa: PLC0415

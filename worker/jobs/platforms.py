@@ -1,6 +1,7 @@
-"""Jobs of the interface platforms (TikTok…): sync runs, token upkeep, push subscriptions.
-(Their webhook deliveries go through the one inbox: worker/jobs/webhooks.py.)
-(Their posts run on the publish queue's generic jobs: worker/jobs/publish.py.)
+"""Jobs of the interface platforms (TikTok…): revokes and push subscriptions.
+(Their webhook deliveries go through the one inbox: worker/jobs/webhooks.py. Their syncs run on
+the core's ``sync.run`` (worker/jobs/sync.py), their tokens on the core's keeper
+(worker/jobs/tokens.py), their posts on the publish queue's generic jobs.)
 
 Thin: load, call the platform-neutral driver, map the failure to arq ``Retry`` (deferred on rate
 limits, backoff on transient errors), never sleeping.
@@ -8,52 +9,32 @@ limits, backoff on transient errors), never sleeping.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry, cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 
-from socialsync import platform_tokens, queue
+from socialsync import queue
 from socialsync.config import Settings
 from socialsync.logs import get_logger
-from socialsync.platform_sync import run_sync
-from socialsync.platforms.base import ErrorKind, PlatformError, RateLimited, TransportError
+from socialsync.platforms.base import PlatformError, TransportError
 from socialsync.plugins import INTERFACE_PLATFORMS
 from socialsync.retry import retry_for
 from socialsync.store import platform_accounts
-from socialsync.store import sync_runs
 from socialsync import clock
 
 log = get_logger(__name__)
 MAX_TRIES = 8
 
-SYNC = "platform.sync_run"
-TOKENS_DUE = "platform.tokens_due"
-TOKENS_REFRESH = "platform.tokens_refresh"
 PUSH_SUBSCRIBE = "platform.push_subscribe"
 PUSH_RENEW_SHARE = 0.8  # renew a push lease when this share of it has passed
 PUSH_RETRY_SECONDS = 300.0
 
 
-def sync_job_id(account_id: str, run_id: str) -> str:
-    return f"psync:{account_id}:{run_id}"
-
-
-def token_job_id(account_id: str, at: datetime) -> str:
-    return f"ptokens:{account_id}:{at:%Y%m%d%H%M}"
-
-
 def push_job_id(account_id: str, at: datetime) -> str:
     return f"ppush:{account_id}:{at:%Y%m%d%H%M%S%f}"
-
-
-async def request_sync(services: Any, account: dict[str, Any], kind: str, trigger: str) -> tuple[dict[str, Any], bool]:
-    """Start (or join) a run and enqueue its job under a deterministic id."""
-    run, created = await sync_runs.start_or_join(services.store, account, kind, trigger)
-    await queue.enqueue(services.redis, SYNC, account["_id"], run["_id"], job_id=sync_job_id(account["_id"], run["_id"]))
-    return run, created
 
 
 def _retry(ctx: dict[str, Any], exc: BaseException, what: str, **log_fields: Any) -> Retry | None:
@@ -63,64 +44,6 @@ def _retry(ctx: dict[str, Any], exc: BaseException, what: str, **log_fields: Any
     detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": type(exc).__name__}
     log.warning(f"{what} deferred" if retry else f"{what} gave up", attempt=attempt, **detail, **log_fields)
     return retry
-
-
-async def sync_run(ctx: dict[str, Any], account_id: str, run_id: str) -> str:
-    try:
-        return await run_sync(ctx["services"], account_id, run_id)
-    except RateLimited as exc:
-        wait = min(exc.retry_after, ctx["services"].settings.ratelimit_max_defer_seconds)
-        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": wait})
-        raise Retry(defer=max(1.0, wait)) from None
-    except PlatformError as exc:
-        if exc.kind not in (ErrorKind.THROTTLED, ErrorKind.QUOTA_EXCEEDED):
-            return await _sync_failed(ctx, exc, account_id, run_id)
-        # The platform said 429 / quotaExceeded: the governor now blocks that scope (a spent
-        # daily quota until its reset); come back when it frees. Deferred, never failed.
-        wait = min(exc.retry_after or 60.0, ctx["services"].settings.ratelimit_max_defer_seconds)
-        await sync_runs.update(ctx["services"].store, run_id, inc={"deferrals": 1, "rate_limit_wait_seconds": wait})
-        raise Retry(defer=max(1.0, wait)) from None
-    except (TransportError, platform_tokens.LockBusy) as exc:
-        return await _sync_failed(ctx, exc, account_id, run_id)
-
-
-async def _sync_failed(ctx: dict[str, Any], exc: BaseException, account_id: str, run_id: str) -> str:
-    if isinstance(exc, platform_tokens.LockBusy):
-        raise Retry(defer=1) from None
-    # Transient failures are counted on the run, not by arq's try counter: a day of quota
-    # deferrals (up to 24 h at ratelimit_max_defer_seconds each) must not use up the retries.
-    attempt = await sync_runs.count_transient_attempt(ctx["services"].store, run_id)
-    retry = _retry({**ctx, "job_try": attempt}, exc, "sync", account_id=account_id)
-    if retry is None:
-        run = await sync_runs.get(ctx["services"].store, run_id)
-        if run is not None:
-            reason = str(getattr(exc, "code", "") or "") or type(exc).__name__
-            await sync_runs.finish(ctx["services"].store, run, "failed", reason=reason)
-        return "failed"
-    raise retry from None
-
-
-async def tokens_due(ctx: dict[str, Any]) -> int:
-    services = ctx["services"]
-    now = clock.now()
-    ids = await platform_accounts.due_for_check(services.store, list(INTERFACE_PLATFORMS), now)
-    for account_id in ids:
-        await queue.enqueue(services.redis, TOKENS_REFRESH, account_id, job_id=token_job_id(account_id, now))
-    return len(ids)
-
-
-async def tokens_refresh(ctx: dict[str, Any], account_id: str) -> str:
-    try:
-        outcome = await platform_tokens.refresh_account(ctx["services"], account_id, wait_seconds=0)
-    except platform_tokens.LockBusy:
-        raise Retry(defer=1) from None  # another worker refreshes it right now: look again after
-    except (PlatformError, TransportError, RateLimited) as exc:
-        retry = _retry(ctx, exc, "token refresh", account_id=account_id)
-        if retry is None:
-            return "failed"
-        raise retry from None
-    log.info("token work done", account_id=account_id, outcome=outcome)
-    return outcome
 
 
 async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | None) -> str:
@@ -205,10 +128,6 @@ async def push_renew(ctx: dict[str, Any]) -> int:
 def functions(_settings: Settings) -> list[Function]:
     return [
         func(revoke, name="platform.revoke", max_tries=MAX_TRIES),
-        # rate-limit deferrals are not failures (a spent YouTube day defers for hours): transient
-        # errors are counted on the run itself (_sync_failed), so arq's counter must not end it
-        func(sync_run, name=SYNC, max_tries=100_000),
-        func(tokens_refresh, name=TOKENS_REFRESH, max_tries=MAX_TRIES + 50),
         func(push_subscribe, name=PUSH_SUBSCRIBE, max_tries=MAX_TRIES),
     ]
 

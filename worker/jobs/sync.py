@@ -1,9 +1,15 @@
-"""sync.run (one sync run, resumable) and sync.schedule (cron: due accounts, spread by jitter).
+"""sync.run (one sync run, resumable) and sync.schedule (cron: due accounts, spread by jitter):
+the one sync path of every platform (manual syncs, the schedule, connects and inbound changes all
+enqueue ``sync.run`` through `socialsync.sync.schedule.request_sync`).
 
 A run holds a per-account lease in Redis while it works, so two workers never sync one account
 at once (arq may start a job again while a slow first attempt still runs). A throttle defers the
 job (``Retry(defer=…)``) and the run continues from its checkpoint; so does a long run that used
 up its time slice, which keeps every job well inside arq's job timeout.
+
+``platform.sync_run(account_id, run_id)`` was the interface platforms' own job in the previous
+release; such a job may still be queued after an upgrade, so the name stays as an alias of
+``sync.run`` (same lease, same run).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from arq import Retry, cron, func
 from arq.cron import CronJob
 from arq.worker import Function
 
-from socialsync import lifecycle, queue
+from socialsync import lifecycle, queue, tokens
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
@@ -44,6 +50,7 @@ from socialsync.sync.schedule import (  # noqa: F401 - bucket, interval_seconds,
 
 log = get_logger(__name__)
 MAX_TRANSIENT_TRIES = 6
+OLD_PLATFORM_SYNC = "platform.sync_run"  # the previous release's job for TikTok/YouTube
 SLICE_SHARE = 0.6  # a job syncs for at most this share of the job timeout, then continues in a new job
 LEASE_KEY = "sync:lease:{account_id}"
 TERMINAL = frozenset({"success", "partial", "failed", "skipped"})
@@ -112,6 +119,8 @@ async def run(ctx: dict[str, Any], run_id: str) -> str:
         return status
     except SliceUsed:
         raise Retry(defer=0.1) from None
+    except tokens.LockBusy:
+        raise Retry(defer=1.0) from None  # another job refreshes the account's token right now
     except (RateLimited, PlatformError) as exc:
         if isinstance(exc, PlatformError) and exc.kind not in (ErrorKind.THROTTLED, ErrorKind.QUOTA_EXCEEDED):
             return await _failed_call(services, plugin.spec.display_name, run_doc, account, exc)
@@ -159,6 +168,11 @@ async def _failed_call(
     return "failed"
 
 
+async def run_old_name(ctx: dict[str, Any], _account_id: str, run_id: str) -> str:
+    """``platform.sync_run`` as queued by the previous release: the same run on the one path."""
+    return await run(ctx, run_id)
+
+
 # --- schedules ----------------------------------------------------------------------------------
 async def schedule(ctx: dict[str, Any]) -> int:
     """Start the runs that are due (one per account at a time; a busy account waits a tick)."""
@@ -185,7 +199,8 @@ async def schedule(ctx: dict[str, Any]) -> int:
 def functions(_settings: Settings) -> list[Function]:
     # Deferrals (throttles, time slices) are not failures: arq's try counter must not end the
     # run; transient errors are counted on the run itself (MAX_TRANSIENT_TRIES).
-    return [func(run, name=queue.SYNC_RUN, max_tries=100_000)]
+    return [func(run, name=queue.SYNC_RUN, max_tries=100_000),
+            func(run_old_name, name=OLD_PLATFORM_SYNC, max_tries=100_000)]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:

@@ -1,4 +1,6 @@
-"""tokens.refresh_due (cron) and tokens.refresh_account: thin; the work is socialsync/tokens.py."""
+"""tokens.refresh_due (cron) and tokens.refresh_account, for every platform: thin; the work is
+socialsync/tokens.py. ``platform.tokens_refresh`` (the interface platforms' job name of the
+previous release) is an alias of tokens.refresh_account, so such a job still queued runs."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from socialsync.logs import get_logger
 from socialsync.platforms.base import PlatformError, RateLimited, TransportError
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
-from socialsync.tokens import refresh_or_check
+from socialsync.tokens import LockBusy, refresh_account as refresh
 
 log = get_logger(__name__)
 MAX_TRIES = 6
+OLD_REFRESH_NAME = "platform.tokens_refresh"  # previous release's name (TikTok/YouTube)
 
 
 async def refresh_due(ctx: dict[str, Any]) -> int:
@@ -38,7 +41,10 @@ async def refresh_due(ctx: dict[str, Any]) -> int:
 async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
     services: Services = ctx["services"]
     try:
-        outcome = await refresh_or_check(services, account_id)
+        outcome = await refresh(services, account_id, wait_seconds=0)
+    except LockBusy:
+        log.info("token work skipped: another refresh of the account is in flight", account_id=account_id)
+        return "busy"  # that refresh stores the pair and the next check time
     except (PlatformError, TransportError, RateLimited) as exc:
         attempt = int(ctx.get("job_try", 1))
         detail = exc.describe() if isinstance(exc, PlatformError) else {"kind": type(exc).__name__, "message": str(exc)}
@@ -53,7 +59,8 @@ async def refresh_account(ctx: dict[str, Any], account_id: str) -> str:
 
 
 def functions(_settings: Settings) -> list[Function]:
-    return [func(refresh_account, name=queue.TOKENS_REFRESH_ACCOUNT, max_tries=MAX_TRIES + 1)]
+    return [func(refresh_account, name=queue.TOKENS_REFRESH_ACCOUNT, max_tries=MAX_TRIES + 1),
+            func(refresh_account, name=OLD_REFRESH_NAME, max_tries=MAX_TRIES + 1)]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:
