@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 
-from socialsync import events, queue
+from socialsync import queue
 from socialsync.context import Services
+from socialsync.crm_events import delivery as crm_delivery
 from socialsync.store import accounts as account_store
 from socialsync.store import posts as post_store
 from socialsync.store import webhook_events
@@ -132,25 +132,11 @@ async def reprocess_webhook_event(services: Services, event_id: str) -> dict[str
 async def resend_crm_event(services: Services, event_id: str, *, tenant_id: str | None = None) -> dict[str, Any]:
     """Deliver a failed CRM event again: pending with a fresh attempt now (and the normal
     backoff after it, until the retry window counted from now ends)."""
-    query: dict[str, Any] = {"_id": event_id, "delivery.status": "failed"}
-    if tenant_id is not None:
-        query["tenant_id"] = tenant_id
-    now = clock.now()
-    doc = await services.store[events.COLLECTION].find_one_and_update(
-        query,
-        {"$set": {"delivery.status": "pending", "delivery.next_attempt_at": now, "delivery.resent_at": now,
-                  "delivery.window_from": now},
-         "$inc": {"delivery.resends": 1}},
-        return_document=ReturnDocument.AFTER,
-    )
+    doc, status = await crm_delivery.reopen_failed(services.store, event_id, tenant_id=tenant_id, now=clock.now())
     if doc is None:
-        current = await services.store[events.COLLECTION].find_one(
-            {k: v for k, v in query.items() if k != "delivery.status"}, {"delivery.status": 1}
-        )
-        if current is None:
+        if status is None:
             raise Missing("CRM event")
-        raise Refused("event_not_failed",
-                      f"The event is {current['delivery']['status']}: only a failed delivery is resent.")
+        raise Refused("event_not_failed", f"The event is {status}: only a failed delivery is resent.")
     resends = int(doc["delivery"]["resends"])
     await queue.enqueue(services.redis, queue.EVENTS_DELIVER, event_id,
                         job_id=f"{queue.event_delivery_job_id(event_id)}:resend:{resends}")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import BaseModel
+from pymongo import ReturnDocument
 
 from socialsync import outbound, retry
 from socialsync.context import Services
@@ -138,6 +139,27 @@ async def deliver(services: Services, eid: str) -> DeliveryOutcome:
         {"$set": {"delivery.attempts": attempt, "delivery.next_attempt_at": next_at, "delivery.last_error": error}},
     )
     return DeliveryOutcome(status="retry", retry_in=clock.real_seconds(delay))
+
+
+async def reopen_failed(store: Store, event_id: str, *, tenant_id: str | None, now: datetime
+                        ) -> tuple[dict[str, Any] | None, str | None]:
+    """An operator's resend: a failed event becomes pending with an attempt due ``now`` and a new
+    retry window from then. (the event, None) when reopened; (None, its delivery status) when
+    it is not failed; (None, None) when there is no such event (of that tenant)."""
+    query: dict[str, Any] = {"_id": event_id}
+    if tenant_id is not None:
+        query["tenant_id"] = tenant_id
+    doc = await store[COLLECTION].find_one_and_update(
+        {**query, "delivery.status": "failed"},
+        {"$set": {"delivery.status": "pending", "delivery.next_attempt_at": now, "delivery.resent_at": now,
+                  "delivery.window_from": now},
+         "$inc": {"delivery.resends": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is not None:
+        return doc, None
+    current = await store[COLLECTION].find_one(query, {"delivery.status": 1})
+    return None, (current["delivery"]["status"] if current else None)
 
 
 class DeliveryOut(BaseModel):

@@ -240,6 +240,16 @@ class PrivacyHooks(Protocol):
         """Best effort on disconnect (TikTok /oauth/revoke, Google revoke, Meta unsubscribe)."""
         ...
 
+class QuotaReporter(Protocol):
+    """A platform with a daily unit quota (YouTube) reports it (``GET /v1/platforms/{p}/quota``).
+    The core reads storage and passes what the report needs; the plugin reads its governor."""
+
+    async def report(self, *, active_accounts: int, tenant_accounts: list[str], now: float,
+                     sync_intervals: Mapping[str, int]) -> dict[str, Any]:
+        """Units spent and left today, the tenant's accounts' share, what scheduled syncs (every
+        ``sync_intervals[kind]`` seconds) will spend."""
+        ...
+
 class PlatformSettings(BaseModel):
     """A platform's nested settings block (``SOCIALSYNC_<PLATFORM>__<FIELD>``; see config.py).
 
@@ -296,6 +306,7 @@ class Platform:
     moderate: Moderator | None = None
     inbound: Inbound | None = None
     privacy: PrivacyHooks | None = None
+    quota: QuotaReporter | None = None
 
     def __init__(self, context: PlatformContext) -> None:
         self.context = context

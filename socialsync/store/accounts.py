@@ -232,6 +232,11 @@ async def active_ids(store: Store, platforms: list[str]) -> list[str]:
     return [d["_id"] async for d in found]
 
 
+async def ids_of(store: Store, tenant_id: str, platform: str) -> list[str]:
+    """The ids of a tenant's accounts of one platform, whatever their status."""
+    return [d["_id"] async for d in store.accounts.find({"tenant_id": tenant_id, "platform": platform}, {"_id": 1})]
+
+
 async def get_public(store: Store, account_id: str) -> dict[str, Any] | None:
     """The account without its (encrypted) credentials, for pages and logs."""
     return await store.accounts.find_one({"_id": account_id}, {"token": 0, "refresh": 0})

@@ -104,3 +104,21 @@ async def test_resend_a_failed_crm_event(env: Env, crm: CrmReceiver) -> None:  #
     assert delivered["delivery"]["status"] == "delivered" and delivered["delivery"]["resends"] == 1
     assert len(crm.received) == 2
     assert "resend_crm_event" in page and "delivered" in page
+
+
+async def test_resend_refuses_a_delivered_event_and_another_tenants(env: Env, crm: CrmReceiver) -> None:  # noqa: F811
+    import pytest
+
+    c = await connected(env)
+    await register(env, c.tenant, crm.url)
+    assert (await post_event(env, payload(c.ig_id, [comment_change("17900000000000556")]))).status_code == 200
+    await env.run_worker()
+    event = await env.services.store["crm_events"].find_one({"type": "comment.created"})
+    assert event["delivery"]["status"] == "delivered"
+    with pytest.raises(operations.Refused) as refused:
+        await operations.resend_crm_event(env.services, event["_id"], tenant_id=c.tenant.id)
+    assert refused.value.code == "event_not_failed" and "delivered" in str(refused.value)
+    with pytest.raises(operations.Missing):
+        await operations.resend_crm_event(env.services, event["_id"], tenant_id="ten_someone_else")
+    after = await env.services.store["crm_events"].find_one({"_id": event["_id"]})
+    assert after["delivery"] == event["delivery"] and len(crm.received) == 1  # nothing reopened or re-sent

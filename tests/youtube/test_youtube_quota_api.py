@@ -28,5 +28,6 @@ async def test_quota_view_shows_spent_left_and_plan(env: Env) -> None:
 async def test_quota_view_needs_auth_and_a_known_platform(env: Env) -> None:
     tenant = await env.tenant()
     assert (await env.http.get("/v1/platforms/youtube/quota")).status_code == 401
-    r = await env.http.get("/v1/platforms/instagram/quota", headers=env.auth(tenant))
-    assert r.status_code == 404 and r.json()["error"]["code"] == "no_quota"
+    for other in ("instagram", "tiktok", "myspace"):  # no daily unit quota / no such platform
+        r = await env.http.get(f"/v1/platforms/{other}/quota", headers=env.auth(tenant))
+        assert r.status_code == 404 and r.json()["error"]["code"] == "no_quota", other

@@ -298,6 +298,7 @@ class GooglePrivacy:
 
 def build_parts(plugin: YouTubePlatform, context: PlatformContext) -> None:
     from socialsync.platforms.youtube.publisher import VideoPublisher  # noqa: PLC0415
+    from socialsync.platforms.youtube.quota_report import QuotaReport  # noqa: PLC0415
     from socialsync.platforms.youtube.syncer import ChannelSyncer  # noqa: PLC0415
 
     parts = Parts(plugin, context)
@@ -309,3 +310,4 @@ def build_parts(plugin: YouTubePlatform, context: PlatformContext) -> None:
     plugin.publish = VideoPublisher(parts)
     plugin.inbound = WebSubInbound(parts)
     plugin.privacy = GooglePrivacy(parts)  # type: ignore[assignment]
+    plugin.quota = QuotaReport(plugin)
