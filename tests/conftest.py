@@ -22,7 +22,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from socialsync.config import Settings
-from socialsync.context import Services, open_services
+from socialsync.context import Services, open_services, ssl_context
 from socialsync.crypto import generate_key
 from socialsync.devservers import ManagedProcess, free_port, mongo_process, redis_process
 from socialsync.tenants import NewTenant, create_tenant
@@ -149,12 +149,12 @@ async def env(
     )
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
-    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as sandbox:
+    async with httpx.AsyncClient(base_url=sandbox_url, timeout=10, verify=ssl_context()) as sandbox:
         (await sandbox.post("/_sandbox/reset")).raise_for_status()
         app = build_app(settings)
         runner, url = await serve(app, port)
         try:
-            async with httpx.AsyncClient(base_url=url, timeout=15) as http:
+            async with httpx.AsyncClient(base_url=url, timeout=15, verify=ssl_context()) as http:
                 yield Env(settings, url, sandbox_url, http, sandbox, app[SERVICES], redis)
         finally:
             await runner.cleanup()

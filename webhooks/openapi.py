@@ -6,6 +6,8 @@ they reference in ``OPENAPI_MODELS``; this module only gathers them (see webhook
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
@@ -87,6 +89,13 @@ NOT_FOUND = {"404": json_body(ErrorOut, "No such resource (or another tenant's)"
 
 
 def build_spec(modules: Iterable[ModuleType]) -> dict[str, Any]:
+    """The OpenAPI document of these route modules (a copy: generating the schemas of every model
+    takes ~0.5 s, so it is done once per process and set of modules)."""
+    return copy.deepcopy(_build_spec(tuple(modules)))
+
+
+@functools.cache
+def _build_spec(modules: tuple[ModuleType, ...]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     models: list[type[BaseModel]] = [ErrorOut]
     for module in modules:
