@@ -90,7 +90,7 @@ PUBLISH_FOLLOW_UP = "publish.follow_up"
 
 
 def publish_job_id(post_id: str, tick: int) -> str:
-    """One job per step of a post's state machine; ``tick`` only grows (see instagram/publish.py)."""
+    """One job per step of a post's state machine; ``tick`` only grows (see socialsync/publishing/machine.py)."""
     return f"publish:{post_id}:{tick}"
 
 

@@ -13,11 +13,13 @@ import pytest
 from socialsync import clock
 from socialsync.platforms.base import PublishRejected
 from socialsync.publishing import jobs as publish
-from socialsync.publishing.plugin_run import PluginPostRun, fresh_account, publisher_of
+from socialsync.publishing.plugin_run import PublishRun, fresh_account, publisher_of
 from socialsync.store import migrations
 from socialsync.store import posts as post_store
 from tests.conftest import Env
-from tests.publish_helpers import BODIES, connected, fast, post, published_log, sandbox_knobs, stored
+from tests.publish_helpers import (
+    BODIES, add_fault, connected, fast, post, published_log, read_post, sandbox_knobs, stored,
+)
 
 
 async def _requests(env: Env, method: str, suffix: str) -> list[dict[str, Any]]:
@@ -27,7 +29,7 @@ async def _requests(env: Env, method: str, suffix: str) -> list[dict[str, Any]]:
 
 async def _step(env: Env, post_id: str) -> dict[str, Any]:
     """One recorded step of the run (what a job does between two writes)."""
-    run = PluginPostRun(env.services, await stored(env, post_id))
+    run = PublishRun(env.services, await stored(env, post_id))
     account = await fresh_account(env.services, run.post["account_id"])
     assert account is not None
     result = await run.step(account)
@@ -48,7 +50,7 @@ async def _killed_inside(env: Env, post_id: str) -> None:
     """A worker that starts the post's current step (flag in flight, the platform call made) and
     dies before it records the outcome."""
     doc = await stored(env, post_id)
-    run = PluginPostRun(env.services, doc)
+    run = PublishRun(env.services, doc)
     await run.cas((doc["state"],), {"step_in_flight": True})
     account = await fresh_account(env.services, doc["account_id"])
     publisher = publisher_of(env.services, doc["platform"])
@@ -191,3 +193,36 @@ async def test_validate_answers_the_route_codes(env: Env) -> None:
     with pytest.raises(PublishRejected) as late:
         publisher.validate(account, {**BODIES["image"], "publish_at": (now - timedelta(hours=1)).isoformat()}, now)
     assert late.value.code == "publish_at_in_past"
+
+
+async def test_an_error_the_core_stops_retrying_fails_with_instagrams_own_reason(env: Env, instant: None) -> None:
+    """Let out of the step (container creation refused: no permission) → the core does not retry
+    a permission error → the publisher's ``give_up`` names it, with Meta's code."""
+    tenant, account_id = await connected(env)
+    await add_fault(env, method="POST", path="*/media", count=1,
+                    error={"code": 10, "message": "Application does not have permission for this action"})
+    post_id = await post(env, tenant, account_id, BODIES["image"])
+
+    await env.run_worker()
+
+    out = await read_post(env, tenant, post_id)
+    assert out["state"] == "failed" and out["error"]["code"] == "permission_missing", out["error"]
+    assert out["error"]["caller_can_fix"] is True and out["error"]["platform_code"] == 10
+    assert not await published_log(env)
+
+
+async def test_a_spam_block_waits_then_fails_with_metas_code_and_subcode(env: Env, instant: None) -> None:
+    fast(env, publish_blocked_max_deferrals=1, publish_blocked_defer_seconds=0.2)
+    await sandbox_knobs(env, image_processing={"kind": "fixed", "low": 0.0})
+    tenant, account_id = await connected(env)
+    await add_fault(env, method="POST", path="*/media_publish", count=10,
+                    error={"code": 4, "error_subcode": 2207051, "message": "spam"})
+    post_id = await post(env, tenant, account_id, BODIES["image"])
+
+    await env.run_worker()
+
+    out = await read_post(env, tenant, post_id)
+    assert out["state"] == "failed" and out["error"]["code"] == "blocked_by_instagram", out["error"]
+    assert (out["error"]["platform_code"], out["error"]["platform_subcode"]) == (4, 2207051)
+    assert len(await _requests(env, "POST", "/media_publish")) == 2  # one deferral, then the final refusal
+    assert not await published_log(env)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from socialsync.context import Services
 from socialsync.publishing import completion, machine
-from socialsync.publishing.plugin_run import PluginPostRun
+from socialsync.publishing.plugin_run import PublishRun
 from socialsync.publishing.sweep import follow_up_job_id, sweep
 from socialsync.store import posts
 
 
 async def advance(services: Services, post_id: str, tick: int) -> str:
     """Run the next steps of one post (the job ``publish.advance``)."""
-    return await machine.advance(services, post_id, tick, PluginPostRun)
+    return await machine.advance(services, post_id, tick, PublishRun)
 
 
 async def follow_up(services: Services, post_id: str) -> str:
@@ -20,7 +20,7 @@ async def follow_up(services: Services, post_id: str) -> str:
     post = await posts.get(services.store, post_id)
     if post is None:
         return "nothing"
-    return await completion.follow_up(services, post_id, PluginPostRun(services, post).read_permalink)
+    return await completion.follow_up(services, post_id, PublishRun(services, post).read_permalink)
 
 
 __all__ = ["advance", "follow_up", "follow_up_job_id", "sweep"]

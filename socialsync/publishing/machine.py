@@ -9,11 +9,10 @@ every write: a change is a compare-and-set on (state, tick), and waiting means "
 enqueue the job for the next tick, deferred" - never a sleep. A job whose tick is stale
 (superseded by the sweep, or a re-run after its worker died) changes nothing.
 
-``PostRun`` is that plumbing (compare-and-set, heartbeat, move, wait, fail); a platform
-subclasses it with its steps (``drive``) - Instagram's container steps are
-``socialsync.platforms.instagram.publish``. A platform step must record every platform id it
-obtains (a container, an upload session, a publish id) with ``cas`` *before* it acts on it, so a
-re-run after a crash resumes instead of starting again.
+``PostRun`` is that plumbing (compare-and-set, heartbeat, move, wait, fail); its one subclass,
+``plugin_run.PublishRun``, drives every platform's Publisher and records each step's outcome -
+every platform id a step obtains (a container, an upload session, a publish id) - *before* the
+next step acts on it, so a re-run after a crash resumes instead of starting again.
 """
 
 from __future__ import annotations

@@ -103,8 +103,9 @@ def new_post_doc(*, tenant_id: str, account: dict[str, Any], key: str, fingerpri
     }
 
 
-class PluginPostRun(PostRun):
-    """The steps of a post whose platform publishes through ``plugin.publish.advance``."""
+class PublishRun(PostRun):
+    """The run of every post, whatever its platform: the platform's ``publish.advance`` makes one
+    step, this records it (Instagram, TikTok and YouTube alike)."""
 
     async def read_permalink(self, post: dict[str, Any]) -> str | None:
         """The plugin gives it with ``published``, or reads it afterwards (``permalink``); best

@@ -9,7 +9,7 @@ import pytest
 from tiktok_flows import connect
 
 from sandbox.tiktok.files import content_bytes
-from socialsync.publishing.plugin_run import PluginPostRun
+from socialsync.publishing.plugin_run import PublishRun
 from tests.conftest import Env
 
 MB = 1024 * 1024
@@ -97,7 +97,7 @@ async def _step_until(env: Env, post_id: str, step: str) -> dict:
         doc = await col.find_one({"_id": post_id})
         if doc["step"] == step:
             return doc
-        run = PluginPostRun(env.services, doc)
+        run = PublishRun(env.services, doc)
         account = await run.account()
         assert not isinstance(account, str), account
         await run.step(account)
