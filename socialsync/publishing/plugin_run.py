@@ -116,7 +116,7 @@ class PublishRun(PostRun):
         if reader is None:
             return None
         try:
-            account = await fresh_account(self.services, post["account_id"])
+            account = self.access or await fresh_account(self.services, post["account_id"])  # the run's, if it has one
             if account is None:
                 return None
             return await reader(account, self.view(post, interrupted=False))
@@ -143,6 +143,7 @@ class PublishRun(PostRun):
         account = await self.account()
         if isinstance(account, str):
             return account
+        self.access = account
         publish_at = self.request.get("publish_at")  # the core's (a platform that handles its own keeps a string)
         if self.post["state"] == "scheduled" and isinstance(publish_at, datetime) and publish_at > _now() + timedelta(seconds=0.5):
             return await self.wait((publish_at - _now()).total_seconds(), "Scheduled.")
@@ -196,7 +197,7 @@ class PublishRun(PostRun):
                 fresh = await self.refreshed(attempt, account.credentials.access_token, interrupted)
                 if isinstance(fresh, str):
                     return fresh
-                account = fresh
+                account = self.access = fresh
             except TransportError as exc:
                 return await self.step_failed(exc, publisher=publisher, view=view)
         return await self.record(publisher, step, outcome)
