@@ -52,9 +52,7 @@ async def _media_changed(services: Any, platform: str, accounts: list[dict[str, 
         if account.get("status") != "active":
             continue
         if change.data.get("deleted") and media_id:
-            await services.store[media_store.COLLECTION].update_one(
-                {"_id": media_store.doc_id(account["_id"], media_id)},
-                {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
+            await media_store.mark_item_deleted(services.store, account["_id"], media_id, now=now)
         run, _created = await request_sync(services, account, kind, "webhook")
         runs.append(run["_id"])
     return {"applied": "sync", "media_id": media_id, "deleted": bool(change.data.get("deleted")), "runs": runs}

@@ -174,6 +174,12 @@ async def mark_deleted(
     return result.modified_count
 
 
+async def mark_item_deleted(store: Store, account_id: str, media_id: str, *, now: datetime) -> None:
+    """One media the platform said is gone (a push tombstone): marked, kept."""
+    await store[COLLECTION].update_one(
+        {"_id": doc_id(account_id, media_id)}, {"$set": {"deleted": True, "deleted_at": now, "updated_at": now}})
+
+
 async def figures_by_account(
     store: Store, account_ids: list[str], *, product_types: tuple[str, ...], recent: int
 ) -> dict[str, tuple[int, list[float]]]:
