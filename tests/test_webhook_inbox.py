@@ -133,3 +133,36 @@ async def test_a_legacy_queued_delivery_whose_job_was_lost_is_adopted_by_the_swe
     await env.run_worker()
     assert (await env.services.store["webhook_events"].find_one({"_id": eid}))["status"] == "processed"
     assert (await env.services.store.accounts.find_one({"_id": tt_account}))["status"] == "needs_reconnect"
+
+
+async def test_a_youtube_tombstone_is_drained_like_any_delivery_and_marks_the_media_at_once(env: Env) -> None:
+    """WebSub's deleted-entry push, through the same receiver and drain: the media is marked
+    deleted by the drain itself (before any sync reads the truth), and a push sync is queued."""
+    from tests.youtube.yt_flows import connect as youtube_connect
+    from tests.youtube.yt_flows import until
+
+    tenant = await env.tenant()
+    out = await youtube_connect(env, tenant.api_key)
+    await env.run_worker()  # the first full sync, and the subscription request
+
+    async def verified() -> bool:
+        subs = (await env.sandbox.get("/_sandbox/youtube/hub")).json()["subscriptions"]
+        return bool(subs) and subs[0]["verified"]
+
+    await until(verified)
+    media = await env.services.store["media"].find_one({"account_id": out.account_id, "deleted": False})
+    await env.sandbox.delete(f"/_sandbox/youtube/videos/{media['external_id']}")
+
+    async def stored() -> bool:
+        return await env.services.store["webhook_events"].count_documents({"source": "youtube"}) == 1
+
+    await until(stored)
+    event = await env.services.store["webhook_events"].find_one({"source": "youtube"})
+    assert event["status"] == "pending"
+    await jobs.drain({"services": env.services})  # the drain alone: no sync has run yet
+    doc = await env.services.store["media"].find_one({"_id": media["_id"]})
+    assert doc["deleted"] is True
+    event = await env.services.store["webhook_events"].find_one({"source": "youtube"})
+    assert event["status"] == "processed" and event["results"][0]["applied"] == "sync"
+    assert await env.services.store["sync_runs"].count_documents(
+        {"account_id": out.account_id, "trigger": "webhook", "kind": "push"}) == 1
