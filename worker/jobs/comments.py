@@ -2,9 +2,9 @@
 comments.backfill_account.
 
 ``comments.perform_action`` is the one moderation job for every platform: it loads the action
-and dispatches by the account's platform: Instagram's moderation
-(socialsync/platforms/instagram/moderation.py: at-most-once towards Meta as far as we can tell),
-or the plugin's ``moderate`` part for interface platforms (socialsync/platform_comments.py);
+and dispatches by the account's platform: its plugin's ``action_moderation`` part when it has
+one (Instagram's, socialsync/platforms/instagram/moderation.py: at-most-once towards Meta as far
+as we can tell), else the plugin's ``moderate`` part (socialsync/platform_comments.py);
 then maps the failure to a retry, a deferral (rate limits: never a failure) or a final error.
 
 The backfill and mention jobs are thin: the comments domain (socialsync/comments/backfill.py)
@@ -26,11 +26,7 @@ from socialsync.config import Settings
 from socialsync.comments import backfill as comment_reads
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.base import Capability, PlatformError
-from socialsync.platforms.instagram import moderation as ig_moderation
-from socialsync.platforms.instagram.access import AccountUnavailable, access_for
-from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
-from socialsync.plugins import is_interface_platform
+from socialsync.platforms.base import AccountUnavailable, Capability, PlatformError, RateLimited, TransportError
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
@@ -50,24 +46,23 @@ async def perform_action(ctx: dict[str, Any], action_id: str) -> str:
     action = await action_store.get(services.store, action_id)
     if action is None or action["status"] != "pending":
         return "done"
-    account = await account_store.get(services.store, action["account_id"])
-    if is_interface_platform((account or {}).get("platform")):
+    account = await account_store.get(services.store, action["account_id"]) or {}
+    own = getattr(services.platforms.for_account(account), "action_moderation", None)
+    if own is None:
         return await _perform_on_plugin(ctx, action)
     try:
-        access = access_for(account or {}, services.settings, services.cipher)
+        result = await own.perform(services, account, action)
     except AccountUnavailable as exc:
         await action_store.finish(
             services.store, action_id, error=ActionError(code="account_unavailable", message=str(exc))
         )
         return "failed"
-    try:
-        result = await ig_moderation.perform(services, access, action)
-    except (GraphError, RateLimited, TransportError) as exc:
+    except (PlatformError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, action["account_id"], max_tries=MAX_TRIES)
         if retry is not None:
             log.warning("comment action will retry", action_id=action_id, **platform_errors.describe(exc))
             raise retry from None
-        await action_store.finish(services.store, action_id, error=ig_moderation.action_error(exc))
+        await action_store.finish(services.store, action_id, error=own.action_error(exc))
         return "failed"
     await action_store.finish(services.store, action_id, result=result)
     return "succeeded"

@@ -12,7 +12,7 @@ from typing import Any
 
 from socialsync.context import Services
 from socialsync.platforms.instagram import comments as ig_comments
-from socialsync.platforms.instagram.access import AccountAccess
+from socialsync.platforms.instagram.access import AccountAccess, access_for
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError
 from socialsync.platforms.instagram.plugin import graph_of
 from socialsync.store import actions as action_store
@@ -76,3 +76,16 @@ async def perform(services: Services, access: AccountAccess, action: dict[str, A
             raise
     await comment_store.mark_deleted(services.store, access.account_id, cid)
     return {"deleted": True}
+
+
+class InstagramActionModeration:
+    """The Instagram plugin's ``action_moderation`` part: a stored action performed at most once
+    towards Meta (the reply-once check reads the action's attempt record, which the generic
+    ``moderate`` part does not see). The job (worker/jobs/comments.py) maps what it raises."""
+
+    async def perform(self, services: Services, account: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
+        """The result; raises AccountUnavailable, or the platform's errors for the job to map."""
+        return await perform(services, access_for(account, services.settings, services.cipher), action)
+
+    def action_error(self, exc: BaseException) -> ActionError:
+        return action_error(exc)

@@ -62,6 +62,10 @@ class InstagramPlatform(Platform):
         self.publish = InstagramPublisher(context)
         # the core's comment backfill and mention look-ups (socialsync/comments/backfill.py)
         self.comment_reads = InstagramCommentReads(context)
+        # comments.perform_action: a stored action, at most once towards Meta (moderation.py)
+        from socialsync.platforms.instagram.moderation import InstagramActionModeration  # noqa: PLC0415 - it imports graph_of
+
+        self.action_moderation = InstagramActionModeration()
 
     @property
     def graph(self) -> GraphClient:
