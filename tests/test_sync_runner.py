@@ -110,3 +110,55 @@ async def test_the_core_stores_records_resumes_from_checkpoints_and_carries_stat
     toy.sync.seen.clear()
     await runner.execute(env.services, toy, stored, second, heartbeat)
     assert ("videos", {}, {"newest": "v4"}) in toy.sync.seen
+
+
+class GoneSync:
+    """A second run: v1 is gone at the platform, and the profile answer lacks the name."""
+
+    async def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
+                    state: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+        if name == "profile":
+            yield SyncBatch([ProfileRecord({"followers_count": 43, "username": None})], {"done": True})
+        elif name == "videos":
+            yield SyncBatch([MediaRecord("v0", {"caption": "v0 again", "like_count": 2}),
+                             MediaRecord("v1", {"deleted": True})], {"done": True}, calls=1)
+
+
+async def test_a_media_record_reported_deleted_marks_the_stored_one_and_keeps_its_fields(env: Env) -> None:
+    toy = Toy(env.services)
+    toy.sync.throttle_once = False
+    env.services.platforms = Registry({"toy": toy})
+    tenant = await env.tenant()
+    account = {"_id": "acc_toy2", "tenant_id": tenant.id, "platform": "toy", "login": "toy",
+               "external_id": "toy-2", "status": "active", "profile": {},
+               "token": {"ciphertext": env.services.cipher.encrypt("toy-token"), "kind": "oauth2"}}
+    await env.services.store.accounts.insert_one(account)
+
+    async def heartbeat() -> None:
+        pass
+
+    first, _ = await sync_runs.start_or_join(env.services.store, account, "full", "test")
+    await runner.execute(env.services, toy, account, first, heartbeat)
+    await sync_runs.finish(env.services.store, first, "partial")
+    toy.sync = GoneSync()
+    second, _ = await sync_runs.start_or_join(env.services.store, account, "full", "test")
+    await runner.execute(env.services, toy, account, second, heartbeat)
+
+    media = {d["external_id"]: d async for d in env.services.store["media"].find({"account_id": "acc_toy2"})}
+    assert media["v1"]["deleted"] is True and media["v1"]["deleted_at"] is not None
+    assert media["v1"]["caption"] == "v1" and media["v1"]["like_count"] == 1  # marked, never wiped
+    assert media["v0"]["deleted"] is False and media["v0"]["caption"] == "v0 again"
+    assert sorted(media) == VIDEOS  # nothing new made up for a gone id
+    stored = await env.services.store.accounts.find_one({"_id": "acc_toy2"})
+    assert stored["username"] == "toy" and stored["profile"]["followers_count"] == 43  # no name: kept
+
+
+async def test_a_kind_the_platform_does_not_sync_is_a_400_and_starts_nothing(env: Env) -> None:
+    from tests.sync_helpers import connected, runs  # noqa: PLC0415
+
+    tenant, account_id = await connected(env)
+    before = await runs(env, account_id)
+    r = await env.http.post(f"/v1/accounts/{account_id}/sync", json={"kind": "counts"}, headers=env.auth(tenant))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_sync_kind", r.text
+    assert "Instagram syncs kinds: full, recent" in r.json()["error"]["message"]
+    assert await runs(env, account_id) == before
