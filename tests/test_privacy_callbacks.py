@@ -106,3 +106,14 @@ async def test_bad_signed_requests_are_refused_with_400_and_change_nothing(env: 
             assert r.json()["error"]["code"] == "invalid_signed_request", name
     assert (await env.services.store.accounts.find_one({"_id": acc.account_id}))["status"] == "active"
     assert await env.services.store["deletion_requests"].count_documents({}) == 0
+
+
+async def test_only_a_platform_that_sends_privacy_callbacks_has_their_routes(env: Env) -> None:
+    """The routes are the core's, per webhook source; TikTok and Google send no such callbacks
+    (TikTok's deauthorization is a webhook event), so theirs are 404, as is an unknown source."""
+    value = await signed(env, "17841400000000101")
+    for source in ("tiktok", "youtube", "myspace"):
+        for kind in ("deauthorize", "data-deletion"):
+            r = await callback(env, f"/webhooks/{source}/{kind}", value)
+            assert r.status_code == 404, (source, kind, r.text)
+    assert await env.services.store["deletion_requests"].count_documents({}) == 0

@@ -124,6 +124,9 @@ class PlatformSpec:
     # A delivery whose signature fails: "reject" answers 401 (Meta, TikTok retry or alert);
     # "drop" answers 2xx and discards it, as WebSub requires of subscribers (YouTube).
     webhook_bad_signature: Literal["reject", "drop"] = "reject"
+    # The platform calls /webhooks/{source}/deauthorize and /data-deletion (Meta); its
+    # ``privacy.parse_callback`` verifies them.
+    privacy_callbacks: bool = False
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -1,18 +1,24 @@
-"""Meta's privacy callbacks: deauthorize and data deletion, both a verified ``signed_request``.
+"""A platform's privacy callbacks (Meta's: deauthorize and data deletion), verified by its plugin.
 
-Deauthorize: every account of that platform user (any tenant) is disconnected and its token
-dropped, through the same lifecycle path as a CRM disconnect. Data deletion: the request is
-recorded, erasure is a worker job, and Meta gets ``{"url", "confirmation_code"}`` at once; the
-person can follow the status at ``GET /data-deletion/{code}``.
+``POST /webhooks/{source}/deauthorize`` and ``/webhooks/{source}/data-deletion`` are served for a
+platform whose spec says ``privacy_callbacks`` (its ``privacy.parse_callback`` verifies the form:
+Meta's ``signed_request``). Deauthorize: every account of that platform user (any tenant) is
+disconnected and its token dropped, through the same lifecycle path as a CRM disconnect. Data
+deletion: the request is recorded, erasure is a worker job, and the platform gets ``{"url",
+"confirmation_code"}`` at once; the person can follow the status at ``GET /data-deletion/{code}``.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from aiohttp import web
 
 from socialsync import lifecycle, queue
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram import signatures
+from socialsync.platforms.base import Platform
+from socialsync.platforms.records import ErasureRequest
+from socialsync.platforms.registry import UnknownPlatform
 from socialsync.store import accounts as account_store
 from socialsync.store import deletion_requests
 from socialsync.store.deletion_requests import DeletionStatus
@@ -22,38 +28,50 @@ from webhooks.keys import SERVICES, SETTINGS
 
 log = get_logger(__name__)
 routes = web.RouteTableDef()
-DEAUTHORIZE_REASON = "The person removed the app on Meta (deauthorize callback)."
 
 
-async def _signed_payload(request: web.Request) -> dict:
-    if request.content_type not in FORM_TYPES:
-        raise ApiError(400, "invalid_signed_request", "Send signed_request as a form field.")
-    form = await read_form(request)
-    value = form.get("signed_request")
+def _plugin(request: web.Request) -> Platform:
+    source = request.match_info["source"]
     try:
-        return signatures.parse_signed_request(
-            value if isinstance(value, str) else None, signatures.app_secrets(request.app[SETTINGS])
-        )
-    except signatures.SignedRequestError as exc:
-        raise ApiError(400, "invalid_signed_request", f"signed_request rejected: {exc}") from None
+        plugin = request.app[SERVICES].platforms.for_source(source)
+    except UnknownPlatform:
+        plugin = None
+    if plugin is None or not plugin.spec.privacy_callbacks or plugin.privacy is None:
+        raise ApiError(404, "not_found", f"{source!r} sends no privacy callbacks.")
+    return plugin
 
 
-@routes.post("/webhooks/meta/deauthorize")
+async def _verified(request: web.Request, kind: Literal["deauthorize", "delete_data"]) -> ErasureRequest:
+    plugin = _plugin(request)
+    assert plugin.privacy is not None
+    if request.content_type not in FORM_TYPES:
+        raise ApiError(400, "invalid_signed_request", "Send the callback's fields as a form field (signed_request).")
+    form = await read_form(request)
+    try:
+        return plugin.privacy.parse_callback(kind, {k: v for k, v in form.items() if isinstance(v, str)})
+    except ValueError as exc:
+        raise ApiError(400, "invalid_signed_request", str(exc)) from None
+
+
+@routes.post("/webhooks/{source}/deauthorize")
 async def deauthorize(request: web.Request) -> web.Response:
-    payload = await _signed_payload(request)
+    erasure = await _verified(request, "deauthorize")
     services = request.app[SERVICES]
-    ids = await account_store.disconnect_platform_user(services.store, payload["user_id"], DEAUTHORIZE_REASON)
+    privacy = _plugin(request).privacy
+    reason = getattr(privacy, "deauthorize_reason", None) or (
+        f"The person removed the app on {_plugin(request).spec.display_name} (deauthorize callback).")
+    ids = await account_store.disconnect_platform_user(services.store, erasure.platform_user_id, reason)
     for account_id in ids:
         await lifecycle.account_disconnected(services, account_id)
     log.info("deauthorize callback", accounts=len(ids))
     return web.json_response({"ok": True, "accounts_disconnected": len(ids)})
 
 
-@routes.post("/webhooks/meta/data-deletion")
+@routes.post("/webhooks/{source}/data-deletion")
 async def data_deletion(request: web.Request) -> web.Response:
-    payload = await _signed_payload(request)
+    erasure = await _verified(request, "delete_data")
     services = request.app[SERVICES]
-    code = await deletion_requests.create(services.store, payload["user_id"])
+    code = await deletion_requests.create(services.store, erasure.platform_user_id)
     await queue.enqueue(services.redis, queue.PRIVACY_ERASE_USER, code, job_id=queue.erase_user_job_id(code))
     url = f"{request.app[SETTINGS].public_base}/data-deletion/{code}"
     return web.json_response({"url": url, "confirmation_code": code})

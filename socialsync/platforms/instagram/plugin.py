@@ -14,6 +14,7 @@ from socialsync.platforms.instagram.comment_reads import InstagramCommentReads
 from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
 from socialsync.platforms.instagram.publish import InstagramPublisher
+from socialsync.platforms.instagram.privacy import MetaPrivacy
 from socialsync.platforms.instagram.sync import STAGES, InstagramSync
 from socialsync.platforms.instagram.tokens import InstagramTokens
 from socialsync.platforms.instagram.limits import FACEBOOK_GRAPH_HOST, INSTAGRAM_GRAPH_HOST, POLICY
@@ -46,6 +47,7 @@ SPEC = PlatformSpec(
     sync_kinds=STAGES,
     webhook_source="meta",
     webhook_signature_header="X-Hub-Signature-256",
+    privacy_callbacks=True,
 )
 
 
@@ -59,6 +61,7 @@ class InstagramPlatform(Platform):
         self.inbound = MetaInbound(context.settings)
         self.sync = InstagramSync()
         self.tokens = InstagramTokens(context)
+        self.privacy = MetaPrivacy(context.settings)
         self.publish = InstagramPublisher(context)
         # the core's comment backfill and mention look-ups (socialsync/comments/backfill.py)
         self.comment_reads = InstagramCommentReads(context)
