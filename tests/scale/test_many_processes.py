@@ -40,6 +40,7 @@ ACCOUNTS = 40
 MEDIA = 6
 DELIVERIES = 160
 CHAOS_SECONDS = 60
+MIN_KILLS = 8
 KILL_EVERY = (2.0, 4.0)
 SETTLE_SECONDS = 120
 KINDS = ("image", "reel", "carousel", "story")
@@ -175,7 +176,9 @@ async def test_two_webs_and_three_workers_under_kills_and_a_rolling_restart(env:
             async def chaos() -> None:
                 started = time.monotonic()
                 restarted = False
-                while time.monotonic() - started < CHAOS_SECONDS:
+                # at least MIN_KILLS kills: the rolling restart eats into the window on a loaded machine
+                while (time.monotonic() - started < CHAOS_SECONDS
+                       or cluster.kills < MIN_KILLS and time.monotonic() - started < 2 * CHAOS_SECONDS):
                     await asyncio.sleep(rng.uniform(*KILL_EVERY))
                     await cluster.kill_random_worker(rng)
                     if not restarted and time.monotonic() - started > CHAOS_SECONDS / 3:
@@ -220,7 +223,7 @@ async def test_two_webs_and_three_workers_under_kills_and_a_rolling_restart(env:
         stop_all(cluster.all())
 
     store = env.services.store
-    assert cluster.kills >= 8
+    assert cluster.kills >= MIN_KILLS
     # every acknowledged comment stored once
     stored = Counter([d["comment_id"] async for d in store["comments"].find(
         {"comment_id": {"$in": sorted(acknowledged)}}, {"comment_id": 1})])
