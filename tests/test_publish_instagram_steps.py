@@ -13,9 +13,10 @@ import pytest
 from socialsync import clock
 from socialsync.platforms.base import PublishRejected
 from socialsync.publishing import jobs as publish
-from socialsync.publishing.plugin_run import PublishRun, fresh_account, publisher_of
+from socialsync.publishing.plugin_run import PublishRun, publisher_of
 from socialsync.store import migrations
 from socialsync.store import posts as post_store
+from socialsync.tokens import fresh_ref
 from tests.conftest import Env
 from tests.publish_helpers import (
     BODIES, add_fault, connected, fast, post, published_log, read_post, sandbox_knobs, stored,
@@ -30,7 +31,7 @@ async def _requests(env: Env, method: str, suffix: str) -> list[dict[str, Any]]:
 async def _step(env: Env, post_id: str) -> dict[str, Any]:
     """One recorded step of the run (what a job does between two writes)."""
     run = PublishRun(env.services, await stored(env, post_id))
-    account = await fresh_account(env.services, run.post["account_id"])
+    account = await fresh_ref(env.services, run.post["account_id"])
     assert account is not None
     result = await run.step(account)
     assert result is None, result  # each of these steps goes straight on
@@ -52,7 +53,7 @@ async def _killed_inside(env: Env, post_id: str) -> None:
     doc = await stored(env, post_id)
     run = PublishRun(env.services, doc)
     await run.cas((doc["state"],), {"step_in_flight": True})
-    account = await fresh_account(env.services, doc["account_id"])
+    account = await fresh_ref(env.services, doc["account_id"])
     publisher = publisher_of(env.services, doc["platform"])
     await publisher.advance(account, run.view(run.post, interrupted=False), clock.now())  # outcome lost
 
@@ -182,7 +183,7 @@ async def test_a_previous_release_post_waiting_in_processing_publishes_its_recor
 
 async def test_validate_answers_the_route_codes(env: Env) -> None:
     _, account_id = await connected(env)
-    account = await fresh_account(env.services, account_id)
+    account = await fresh_ref(env.services, account_id)
     publisher = publisher_of(env.services, "instagram")
     now = clock.now()
     ok = publisher.validate(account, BODIES["image"], now)

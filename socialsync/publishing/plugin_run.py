@@ -40,7 +40,6 @@ from socialsync.publishing.machine import (
 )
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
-from socialsync.store import platform_accounts
 from socialsync.store import posts
 
 log = get_logger(__name__)
@@ -61,17 +60,6 @@ def step_of(post: dict[str, Any]) -> str:
         return step
     state = post.get("state") or "scheduled"
     return LEGACY_STEPS.get(state, state)
-
-
-async def fresh_account(services: Services, account_id: str) -> AccountRef | None:
-    """The account to call as: refreshed first when its plugin says so (``fresh_ref``); a
-    platform without ``tokens.due`` (Instagram: its keeper refreshes on a schedule) as stored."""
-    doc = await account_store.get(services.store, account_id)
-    if doc is None or doc.get("status") != "active" or not doc.get("token"):
-        return None
-    if getattr(services.platforms.for_account(doc).tokens, "due", None) is None:
-        return platform_accounts.ref_of(doc, services.cipher)
-    return await fresh_ref(services, account_id)
 
 
 def publisher_of(services: Services, platform: str | None) -> Any:
@@ -116,7 +104,7 @@ class PublishRun(PostRun):
         if reader is None:
             return None
         try:
-            account = self.access or await fresh_account(self.services, post["account_id"])  # the run's, if it has one
+            account = self.access or await fresh_ref(self.services, post["account_id"])  # the run's, if it has one
             if account is None:
                 return None
             return await reader(account, self.view(post, interrupted=False))
@@ -159,7 +147,7 @@ class PublishRun(PostRun):
     async def account(self) -> AccountRef | str:
         """The account with a fresh token, or the outcome when there is none to use now."""
         try:
-            account = await fresh_account(self.services, self.post["account_id"])
+            account = await fresh_ref(self.services, self.post["account_id"])
         except LockBusy:  # another worker refreshes the token right now
             return await self.wait(1.0, "The account's token is being refreshed.")
         if account is None:
