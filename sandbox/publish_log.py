@@ -2,8 +2,8 @@
 
 Shared by all platforms (``GET /_sandbox/published``). A record names its platform, the account
 it was published on (the platform's own account id), the platform's media id and the sandbox
-time; a platform adds its own fields in ``details`` (Meta: ``container_id``, ``ig_user_id``,
-``media_product_type``, ``caption``), which the control API shows flat beside the common ones.
+time; a platform adds its own fields in ``details`` (see its package's README), which the control API
+shows flat beside the common ones.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from socialsync.publishing.machine import (
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import posts
+from socialsync.store.migrations import legacy_step
 
 log = get_logger(__name__)
 
@@ -48,18 +49,13 @@ FIRST_STEP = "queued"
 RECORDED_ELSEWHERE = ("media_id", "permalink", "state_reason")  # top-level post fields, not platform fields
 
 
-# Posts of the release before every platform ran here (Instagram's own run) have no ``step``: their
-# core state names it (a ``publishing`` post had made its publish call: it reads back first).
-LEGACY_STEPS = {"scheduled": FIRST_STEP, "publishing": "reconcile"}
-
-
 def step_of(post: dict[str, Any]) -> str:
     """The platform step of a stored post."""
     step = post.get("step")
     if step:
         return step
-    state = post.get("state") or "scheduled"
-    return LEGACY_STEPS.get(state, state)
+    # A post of the release before every platform ran here has none: its core state names it.
+    return legacy_step(post.get("state") or "scheduled")
 
 
 def publisher_of(services: Services, platform: str | None) -> Any:

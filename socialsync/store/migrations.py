@@ -24,18 +24,22 @@ from datetime import UTC, datetime
 from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
 
+from socialsync.platforms.instagram import legacy
 from socialsync.store import Store
 from socialsync import clock
 
 MIGRATIONS = "migrations"
 LEGACY_PLATFORM = "instagram"
 LEGACY_SOURCE = "meta"
-LEGACY_POST_ACCOUNT_FIELD = "ig_user_id"  # posts' account field before the platform core
-# The previous release's top-level publishing fields (Instagram's containers and their progress).
-LEGACY_POST_FIELDS = ("items", "parent", "publish_container", "polls", "poll_started_at", "started_at",
-                      "ready_at", "publish_first_at", "publishing_since", "recreations", "blocked",
-                      "media_id_unresolved")
-LEGACY_POST_STEPS = {"scheduled": "queued", "publishing": "reconcile"}
+# The Instagram-only release's post shape (its names live with the Instagram plugin).
+LEGACY_POST_ACCOUNT_FIELD = legacy.POST_ACCOUNT_FIELD
+LEGACY_POST_FIELDS = legacy.POST_FIELDS
+LEGACY_POST_STEPS = legacy.POST_STEPS
+def legacy_step(state: str) -> str:
+    """The platform step of a post stored without one (its core state names it)."""
+    return LEGACY_POST_STEPS.get(state, state)
+
+
 PLATFORM_SCOPED = ("accounts", "media", "comments", "mentions", "metrics", "audience", "sync_runs",
                    "publish_jobs", "comment_actions")
 
@@ -72,7 +76,7 @@ def legacy_post_update(doc: dict) -> dict:
     """The update that gives a previous-release post the shape of today's run."""
     moved = {f"platform_fields.{name}": doc[name] for name in LEGACY_POST_FIELDS if name in doc}
     state = doc.get("state") or "scheduled"
-    update: dict = {"$set": {**moved, "step": LEGACY_POST_STEPS.get(state, state), "step_in_flight": False}}
+    update: dict = {"$set": {**moved, "step": legacy_step(state), "step_in_flight": False}}
     if not moved and not doc.get("platform_fields"):
         update["$set"]["platform_fields"] = {}
     unset = {name: "" for name in LEGACY_POST_FIELDS if name in doc}

@@ -21,14 +21,13 @@ async def platform_quota(request: web.Request) -> web.Response:
     name = request.match_info["platform"]
     services = request.app[SERVICES]
     try:
-        reporter = services.platforms.get(name).quota
+        plugin = services.platforms.get(name)
     except UnknownPlatform:
-        reporter = None
-    if reporter is None:
+        plugin = None
+    if plugin is None or plugin.quota is None:
         raise ApiError(404, "no_quota", f"platform {name!r} has no daily unit quota")
     settings = request.app[SETTINGS]
-    plugin = services.platforms.get(name)
-    report = await reporter.report(
+    report = await plugin.quota.report(
         active_accounts=await accounts.count_active(services.store, name),
         tenant_accounts=await accounts.ids_of(services.store, tenant_of(request), name),
         now=services.clock.time(),

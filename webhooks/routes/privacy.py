@@ -41,25 +41,25 @@ def _plugin(request: web.Request) -> Platform:
     return plugin
 
 
-async def _verified(request: web.Request, kind: Literal["deauthorize", "delete_data"]) -> ErasureRequest:
+async def _verified(request: web.Request, kind: Literal["deauthorize", "delete_data"]
+                    ) -> tuple[Platform, ErasureRequest]:
     plugin = _plugin(request)
     assert plugin.privacy is not None
     if request.content_type not in FORM_TYPES:
         raise ApiError(400, "invalid_signed_request", "Send the callback's fields as a form field (signed_request).")
     form = await read_form(request)
     try:
-        return plugin.privacy.parse_callback(kind, {k: v for k, v in form.items() if isinstance(v, str)})
+        return plugin, plugin.privacy.parse_callback(kind, {k: v for k, v in form.items() if isinstance(v, str)})
     except ValueError as exc:
         raise ApiError(400, "invalid_signed_request", str(exc)) from None
 
 
 @routes.post("/webhooks/{source}/deauthorize")
 async def deauthorize(request: web.Request) -> web.Response:
-    erasure = await _verified(request, "deauthorize")
+    plugin, erasure = await _verified(request, "deauthorize")
     services = request.app[SERVICES]
-    privacy = _plugin(request).privacy
-    reason = getattr(privacy, "deauthorize_reason", None) or (
-        f"The person removed the app on {_plugin(request).spec.display_name} (deauthorize callback).")
+    reason = getattr(plugin.privacy, "deauthorize_reason", None) or (
+        f"The person removed the app on {plugin.spec.display_name} (deauthorize callback).")
     ids = await account_store.disconnect_platform_user(services.store, erasure.platform_user_id, reason)
     for account_id in ids:
         await lifecycle.account_disconnected(services, account_id)
@@ -69,7 +69,7 @@ async def deauthorize(request: web.Request) -> web.Response:
 
 @routes.post("/webhooks/{source}/data-deletion")
 async def data_deletion(request: web.Request) -> web.Response:
-    erasure = await _verified(request, "delete_data")
+    _, erasure = await _verified(request, "delete_data")
     services = request.app[SERVICES]
     code = await deletion_requests.create(services.store, erasure.platform_user_id)
     await queue.enqueue(services.redis, queue.PRIVACY_ERASE_USER, code, job_id=queue.erase_user_job_id(code))

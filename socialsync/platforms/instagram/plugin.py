@@ -15,6 +15,9 @@ from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
 from socialsync.platforms.instagram.publish import InstagramPublisher
 from socialsync.platforms.instagram.privacy import MetaPrivacy
+from socialsync.platforms.instagram.settings import (
+    FACEBOOK_LOGIN_REQUIRED, FACEBOOK_LOGIN_SCOPES, INSTAGRAM_LOGIN_REQUIRED, INSTAGRAM_LOGIN_SCOPES,
+)
 from socialsync.platforms.instagram.sync import STAGES, InstagramSync
 from socialsync.platforms.instagram.tokens import InstagramTokens
 from socialsync.platforms.instagram.limits import FACEBOOK_GRAPH_HOST, INSTAGRAM_GRAPH_HOST, POLICY
@@ -28,18 +31,15 @@ SPEC = PlatformSpec(
             name="instagram",
             authorize_url="https://www.instagram.com/oauth/authorize",
             token_url="https://api.instagram.com/oauth/access_token",
-            scopes=("instagram_business_basic", "instagram_business_content_publish",
-                    "instagram_business_manage_comments", "instagram_business_manage_insights"),
-            required_scopes=("instagram_business_basic",),
+            scopes=INSTAGRAM_LOGIN_SCOPES,
+            required_scopes=INSTAGRAM_LOGIN_REQUIRED,
         ),
         LoginSpec(
             name="facebook",
             authorize_url="https://www.facebook.com/dialog/oauth",
             token_url="https://graph.facebook.com/oauth/access_token",
-            scopes=("instagram_basic", "instagram_content_publish", "instagram_manage_comments",
-                    "instagram_manage_insights", "pages_show_list", "pages_read_engagement",
-                    "pages_manage_metadata"),
-            required_scopes=("instagram_basic", "pages_show_list", "pages_read_engagement"),
+            scopes=FACEBOOK_LOGIN_SCOPES,
+            required_scopes=FACEBOOK_LOGIN_REQUIRED,
             chooses_account=True,
         ),
     ),

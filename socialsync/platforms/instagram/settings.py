@@ -19,6 +19,16 @@ FACEBOOK_WWW = "https://www.facebook.com"
 FACEBOOK_GRAPH = "https://graph.facebook.com"
 
 
+# The scopes each login asks for by default, and those without which a connect fails.
+INSTAGRAM_LOGIN_SCOPES = ("instagram_business_basic", "instagram_business_content_publish",
+                          "instagram_business_manage_comments", "instagram_business_manage_insights")
+INSTAGRAM_LOGIN_REQUIRED = ("instagram_business_basic",)
+FACEBOOK_LOGIN_SCOPES = ("instagram_basic", "instagram_content_publish", "instagram_manage_comments",
+                         "instagram_manage_insights", "pages_show_list", "pages_read_engagement",
+                         "pages_manage_metadata")  # pages_manage_metadata: to subscribe the Page to webhooks
+FACEBOOK_LOGIN_REQUIRED = ("instagram_basic", "pages_show_list", "pages_read_engagement")
+
+
 def split_csv(value: object) -> object:
     """A comma-separated env value as a list (lists pass through)."""
     if isinstance(value, str):
@@ -34,31 +44,14 @@ class MetaAppSettings(BaseModel):
     meta_app_id: str | None = None
     meta_app_secret: SecretStr | None = None
     graph_version: str = "v24.0"
-    instagram_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "instagram_business_basic",
-            "instagram_business_content_publish",
-            "instagram_business_manage_comments",
-            "instagram_business_manage_insights",
-        ]
-    )
-    facebook_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "instagram_basic",
-            "instagram_content_publish",
-            "instagram_manage_comments",
-            "instagram_manage_insights",
-            "pages_show_list",
-            "pages_read_engagement",
-            "pages_manage_metadata",  # needed to subscribe the Page to webhooks
-        ]
-    )
+    instagram_scopes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(INSTAGRAM_LOGIN_SCOPES))
+    facebook_scopes: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(FACEBOOK_LOGIN_SCOPES))
     instagram_required_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["instagram_business_basic"],
+        default_factory=lambda: list(INSTAGRAM_LOGIN_REQUIRED),
         description="Scopes without which an Instagram-Login connect fails with missing_scopes.",
     )
     facebook_required_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["instagram_basic", "pages_show_list", "pages_read_engagement"],
+        default_factory=lambda: list(FACEBOOK_LOGIN_REQUIRED),
         description="Scopes without which a Facebook-Login connect fails with missing_scopes.",
     )
     instagram_www_url: str = INSTAGRAM_WWW
@@ -102,20 +95,23 @@ class MetaAppSettings(BaseModel):
     # Sandbox credentials: the emulator accepts exactly these.
     @property
     def ig_client_id(self) -> str:
-        return self.instagram_app_id or ("sandbox-ig-app" if self.sandbox_mode else "")
+        return self.instagram_app_id or self._sandbox_only("sandbox-ig-app")
 
     @property
     def ig_client_secret(self) -> str:
-        if self.instagram_app_secret:
-            return self.instagram_app_secret.get_secret_value()
-        return "sandbox-ig-secret" if self.sandbox_mode else ""
+        return _secret(self.instagram_app_secret) or self._sandbox_only("sandbox-ig-secret")
 
     @property
     def fb_client_id(self) -> str:
-        return self.meta_app_id or ("sandbox-meta-app" if self.sandbox_mode else "")
+        return self.meta_app_id or self._sandbox_only("sandbox-meta-app")
 
     @property
     def fb_client_secret(self) -> str:
-        if self.meta_app_secret:
-            return self.meta_app_secret.get_secret_value()
-        return "sandbox-meta-secret" if self.sandbox_mode else ""
+        return _secret(self.meta_app_secret) or self._sandbox_only("sandbox-meta-secret")
+
+    def _sandbox_only(self, value: str) -> str:
+        return value if self.sandbox_mode else ""
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value else ""
