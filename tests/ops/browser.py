@@ -75,9 +75,17 @@ class Browser:
         await self._(element.clear)
         await self._(element.send_keys, value)
 
-    async def click(self, css: str) -> None:
+    async def click(self, css: str, *, timeout: float = 15.0) -> None:
+        """Click a link or a form's button and wait until its navigation replaced the page (every
+        click in these tests navigates): reading right after the click could find the old page's
+        element and see it go stale mid-read on a loaded machine."""
+        from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+        from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
+
+        page = await self.find("html")
         element = await self.find(css)
         await self._(element.click)
+        await self._(WebDriverWait(self.driver, timeout).until, expected_conditions.staleness_of(page))
 
     async def script(self, source: str, *args: Any) -> Any:
         return await self._(self.driver.execute_script, source, *args)
