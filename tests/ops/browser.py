@@ -79,13 +79,21 @@ class Browser:
         """Click a link or a form's button and wait until its navigation replaced the page (every
         click in these tests navigates): reading right after the click could find the old page's
         element and see it go stale mid-read on a loaded machine."""
-        from selenium.webdriver.support import expected_conditions  # noqa: PLC0415
+        from selenium.common.exceptions import WebDriverException  # noqa: PLC0415
         from selenium.webdriver.support.wait import WebDriverWait  # noqa: PLC0415
 
         page = await self.find("html")
         element = await self.find(css)
         await self._(element.click)
-        await self._(WebDriverWait(self.driver, timeout).until, expected_conditions.staleness_of(page))
+
+        def replaced(_driver: Any) -> bool:
+            try:
+                page.is_enabled()
+            except WebDriverException:  # stale, or Chrome's "node does not belong to the document"
+                return True
+            return False
+
+        await self._(WebDriverWait(self.driver, timeout).until, replaced)
 
     async def script(self, source: str, *args: Any) -> Any:
         return await self._(self.driver.execute_script, source, *args)
