@@ -200,7 +200,15 @@ class Publisher(Protocol):
     - ``async permalink(account, post) -> str | None``: the public URL of a published post when
       ``published`` did not give one (best effort, read after the final write);
     - ``give_up(post, exc) -> StepOutcome``: the ``failed`` outcome of an error the step let out
-      once the core stops retrying it (default: ``platform_error``).
+      once the core stops retrying it (default: ``platform_error``);
+    - ``async quota_left(account, at, own_posts) -> PublishQuota``: what a dry run of
+      ``POST /v1/accounts/{id}/posts`` answers about the platform's publishing quota at ``at``
+      (without calling the platform); without it the dry run answers ``quota_left: null``.
+
+    The post route (webhooks/routes/post_create.py) reads the body once for every platform; a
+    platform whose body has a fixed shape declares it as ``Platform.post_request_model`` (checked
+    strictly at the API boundary: ``400 invalid_body`` with ``problems``, before the
+    Idempotency-Key is looked up; the OpenAPI document's body).
     """
 
     def validate(self, account: AccountRef, request: Mapping[str, Any], now: datetime) -> Mapping[str, Any]:
@@ -213,6 +221,15 @@ class Publisher(Protocol):
         ``publish_attempts``, ``created_at``, the platform's own recorded fields, and
         ``own_posts`` (read-only questions about the account's other posts)."""
         ...
+
+@dataclass(frozen=True)
+class PublishQuota:
+    """A publishing quota's estimate for a dry run: posts left, and when the next slot frees
+    when none is left."""
+
+    left: int | None
+    frees_at: datetime | None = None
+
 
 class Moderator(Protocol):
     async def moderate(self, account: AccountRef, action: ModerationAction) -> str | None:
@@ -310,6 +327,8 @@ class Platform:
     inbound: Inbound | None = None
     privacy: PrivacyHooks | None = None
     quota: QuotaReporter | None = None
+    # The JSON body of POST /v1/accounts/{id}/posts when it has a fixed shape (see `Publisher`).
+    post_request_model: ClassVar[type[BaseModel] | None] = None
 
     def __init__(self, context: PlatformContext) -> None:
         self.context = context

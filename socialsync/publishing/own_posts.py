@@ -28,3 +28,7 @@ class OwnPosts:
     async def published_since(self, since: datetime) -> list[datetime]:
         """When our posts on this account went live since ``since``, oldest first."""
         return await posts.published_since(self.store, self.external_id, since)
+
+    async def active_due_by(self, at: datetime) -> int:
+        """Our posts on this account not yet final whose next step is due by ``at``."""
+        return await posts.active_due_by(self.store, self.external_id, at)

@@ -14,6 +14,7 @@ from socialsync.platforms.instagram.comment_reads import InstagramCommentReads
 from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
 from socialsync.platforms.instagram.publish import InstagramPublisher
+from socialsync.platforms.instagram.publish_validation import PostRequest
 from socialsync.platforms.instagram.privacy import MetaPrivacy
 from socialsync.platforms.instagram.settings import (
     FACEBOOK_LOGIN_REQUIRED, FACEBOOK_LOGIN_SCOPES, INSTAGRAM_LOGIN_REQUIRED, INSTAGRAM_LOGIN_SCOPES,
@@ -53,6 +54,7 @@ SPEC = PlatformSpec(
 
 class InstagramPlatform(Platform):
     spec = SPEC
+    post_request_model = PostRequest  # checked strictly at the API boundary (the OpenAPI body)
 
     def __init__(self, context: PlatformContext) -> None:
         super().__init__(context)

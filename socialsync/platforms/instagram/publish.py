@@ -33,8 +33,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from socialsync.logs import get_logger
-from socialsync.platforms.base import AccountRef, PlatformContext, PublishRejected, StepOutcome
-from socialsync.platforms.instagram import containers
+from socialsync.platforms.base import AccountRef, PlatformContext, PublishQuota, PublishRejected, StepOutcome
+from socialsync.platforms.instagram import containers, publish_quota
 from socialsync.platforms.instagram.access import AccountAccess
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError, RateLimited, TransportError
@@ -105,6 +105,11 @@ class InstagramPublisher(Settling):
         except PostRejected as exc:
             raise PublishRejected(exc.status, exc.code, exc.message) from None
         return post.model_dump(mode="python")
+
+    async def quota_left(self, account: AccountRef, at: datetime, own_posts: Any) -> PublishQuota:
+        """A dry run's estimate from Meta's last answer and our own posts (publish_quota.py)."""
+        quota = await publish_quota.estimate(self.context.redis, own_posts, account.external_id, at)
+        return PublishQuota(left=quota.left, frees_at=quota.frees_at)
 
     async def advance(self, account: AccountRef, post: Mapping[str, Any], now: datetime) -> StepOutcome:
         access = self.access(account)

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from typing import Any
+
 from redis.asyncio import Redis
 
 from socialsync.platforms.instagram.containers import PublishingLimit
-from socialsync.store import Store
-from socialsync.store import posts
 
 DOCUMENTED_TOTAL, DOCUMENTED_WINDOW = 100, 86400
 
@@ -40,13 +40,14 @@ class QuotaEstimate:
     frees_at: datetime | None  # when the next slot frees, if none is left
 
 
-async def estimate(redis: Redis, store: Store, ig_user_id: str, at: datetime) -> QuotaEstimate:
+async def estimate(redis: Redis, own_posts: Any, ig_user_id: str, at: datetime) -> QuotaEstimate:
+    """``own_posts``: the core's read-only view of the account's posts (publishing/own_posts.py)."""
     raw = await redis.get(_key(ig_user_id))
     seen = json.loads(raw) if raw else {}
     total = int(seen.get("total", DOCUMENTED_TOTAL))
     window = int(seen.get("duration", DOCUMENTED_WINDOW))
-    ours = await posts.published_since(store, ig_user_id, at - timedelta(seconds=window))
-    ahead = await posts.active_due_by(store, ig_user_id, at)
+    ours = await own_posts.published_since(at - timedelta(seconds=window))
+    ahead = await own_posts.active_due_by(at)
     used = max(int(seen.get("usage", 0)), len(ours)) + ahead
     left = max(0, total - used)
     frees_at = None

@@ -14,7 +14,7 @@ and must be one ``creator_info`` offers this creator right now; an unaudited app
 ``SELF_ONLY``; a video's declared ``duration_sec`` may not exceed the creator's
 ``max_video_post_duration_sec``; one https video; 1-35 https JPEG/WEBP images; caption ≤ 2200
 (video) / title ≤ 90 (photo); the account must have granted ``video.publish``. ``publish_at`` is the core's (checked and
-removed before this sees the body: webhooks/routes/platform_posts.py).
+removed before this sees the body: webhooks/routes/post_create.py).
 """
 
 from __future__ import annotations
