@@ -131,6 +131,9 @@ async def test_a_dead_token_fails_the_action_and_marks_the_account_needs_reconne
     assert action["status"] == "failed" and action["error"]["code"] == "account_needs_reconnect"
     account = (await env.http.get(f"/v1/accounts/{acc.account_id}", headers=env.auth(acc.tenant))).json()
     assert account["status"] == "needs_reconnect"
+    # the reason names the account's platform (its spec's display name, worker/jobs/platform_errors.py)
+    stored = await env.services.store.accounts.find_one({"_id": acc.account_id})
+    assert stored["status_reason"].startswith("Instagram rejected the token (code 190"), stored["status_reason"]
     assert (await comment_docs(env, comment_id=top))[0]["hidden"] is False
     # and a new action is refused up front
     r = await env.http.post(f"/v1/comments/{top}/hide", json={"hidden": True}, headers=env.auth(acc.tenant))
