@@ -3,14 +3,14 @@
 A state is consumed with GETDEL, so a replayed or concurrent second callback finds nothing.
 A flow that ends in a choice (a platform's `Choice`: Facebook Login's pages) keeps its pending
 data under the same state value (``put_pending``, single use with ``take_pending``) until the
-person picks; what that data holds is the platform's (socialsync/platforms/instagram/pages.py).
+person picks: ``{"state": <this state>, **choice.pending}``, what ``pending`` holds being the
+platform's (Facebook pages: socialsync/platforms/instagram/pages.py).
 """
 
 from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -22,8 +22,8 @@ PENDING_KEY = "oauth:pending:{}"
 
 class OAuthState(BaseModel):
     tenant_id: str
-    platform: Literal["instagram"] = "instagram"
-    login: str  # "instagram", "facebook" or an interface platform's login ("tiktok")
+    platform: str | None = None  # the plugin's name (states of the previous release: "instagram" or none)
+    login: str  # the flow (socialsync/connect_flows.py): "instagram", "facebook", "tiktok", "youtube"…
     return_url: str
     user_ref: str | None = None
     created_at: datetime

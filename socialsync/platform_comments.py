@@ -13,7 +13,6 @@ from typing import Any
 
 from socialsync.tokens import fresh_ref
 from socialsync.platforms.base import ErrorKind, ModerationAction, PlatformError
-from socialsync.plugins import plugin_for
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionError
@@ -48,7 +47,7 @@ async def perform(services: Any, action: dict[str, Any]) -> tuple[dict[str, Any]
     ref = await fresh_ref(services, action["account_id"])
     if ref is None:
         return None, ActionError(code="account_unavailable", message="the account is not active")
-    plugin = plugin_for(services, ref.platform)
+    plugin = services.platforms.get(ref.platform)
     if plugin.moderate is None:
         return None, ActionError(code="capability_unavailable",
                                  message=f"{plugin.spec.display_name} offers no comment moderation")

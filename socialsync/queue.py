@@ -31,6 +31,9 @@ WEBHOOK_DRAIN_BUCKET_SECONDS = 0.1
 WEBHOOKS_SWEEP = "webhooks.sweep"
 WEBHOOKS_SUBSCRIBE = "webhooks.subscribe"
 WEBHOOKS_UNSUBSCRIBE = "webhooks.unsubscribe"
+# a platform's push feed (YouTube's WebSub) and its token revoke on disconnect
+PUSH_SUBSCRIBE = "platform.push_subscribe"
+PLATFORM_REVOKE = "platform.revoke"
 COMMENTS_RESOLVE_MENTION = "comments.resolve_mention"
 COMMENTS_PERFORM_ACTION = "comments.perform_action"
 COMMENTS_BACKFILL_DUE = "comments.backfill_due"
@@ -65,6 +68,10 @@ def webhook_sweep_drain_job_id(at: datetime) -> str:
 
 def subscription_job_id(account_id: str, verb: str, at: datetime) -> str:
     return f"webhooks:{verb}:{account_id}:{at:%Y%m%d%H%M%S}"
+
+
+def push_job_id(account_id: str, at: datetime) -> str:
+    return f"ppush:{account_id}:{at:%Y%m%d%H%M%S%f}"
 
 
 def mention_job_id(account_id: str, media_id: str, comment_id: str | None) -> str:

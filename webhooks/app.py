@@ -38,12 +38,12 @@ from webhooks.routes import posts
 from webhooks.routes import analytics, media, sync
 from webhooks.routes import mentions
 from webhooks.routes import metrics as metrics_routes
-from webhooks.routes import platform_oauth, platform_quota
+from webhooks.routes import platform_quota
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
-# platform_oauth first: its static /oauth/tiktok/callback (and youtube) win over the generic
-# /oauth/{platform}/callback seam; every webhook source is served by meta_webhooks.
-ROUTE_MODULES = (platform_oauth, ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
+# oauth's /oauth/{flow}/callback serves every platform's connect flow (the seam below then
+# answers only other methods); every webhook source is served by meta_webhooks.
+ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
 SUBAPPS = ("/v1", "/oauth", "/webhooks")
 
 

@@ -12,6 +12,7 @@ part               the platform answers
 ``rates``          which budgets a call spends (scope, cost, style) and what a response says
                    about them; the governor in ``socialsync.ratelimit`` does the bookkeeping
 ``connect``        authorize URL; callback -> connected account(s), or a choice (FB pages)
+``subscriptions``  (optional) subscribe / unsubscribe an account to the platform's webhooks
 ``tokens``         refresh/check -> new credentials (or none) + when to look again
 ``sync``           stages of a run kind, each yielding batches of normalized records + checkpoint
 ``publish``        validate a request; advance a post one step -> outcome
@@ -73,6 +74,7 @@ from socialsync.platforms.records import (  # noqa: F401 - re-exported
     RejectedChange,
     StepOutcome,
     SyncBatch,
+    SubscriptionState,
     SyncRecord,
     TokenCheck,
 )
@@ -107,6 +109,11 @@ class LoginSpec:
     scope_separator: str = ","              # TikTok ",", Google " "
     pkce: bool = False
     chooses_account: bool = False           # callback may end in a choice (Facebook pages)
+    # The form field of the choice page that names the picked option (the generic choice page
+    # /oauth/{login}/select; Facebook Login keeps the previous release's "page_id").
+    choice_field: str = "option_id"
+    choice_title: str = "Choose an account"
+    choice_prompt: str = "Several accounts can be connected. Pick one."
 
 @dataclass(frozen=True)
 class PlatformSpec:
@@ -162,7 +169,26 @@ class Connector(Protocol):
         Raises `ConnectFailed`. Nothing is stored by the plugin."""
         ...
 
-    async def choose(self, login: str, pending: Mapping[str, Any], option_id: str) -> NewAccount: ...
+    async def choose(self, login: str, pending: Mapping[str, Any], option_id: str) -> NewAccount:
+        """The account of the picked option of a `Choice` (its ``pending``, handed back as kept).
+        Raises `ConnectFailed` (an option that was not offered: ``invalid_page``…)."""
+        ...
+
+    def options(self, login: str, pending: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """The options ({"id", "name"}) of a kept choice, for the choice page (only a platform
+        whose login ``chooses_account`` needs it; the core keeps ``pending`` alone, as the
+        platform's earlier release stored it)."""
+        ...
+
+class Subscriptions(Protocol):
+    """Optional: per-account webhook subscriptions at the platform (Meta's subscribed_apps).
+    The core calls ``subscribe`` after a connect and ``unsubscribe`` after a disconnect (with the
+    dropped credentials), in its one job pair (``webhooks.subscribe`` / ``webhooks.unsubscribe``),
+    retrying what `PlatformError` / `TransportError` / `RateLimited` say is worth retrying."""
+
+    async def subscribe(self, account: AccountRef) -> SubscriptionState: ...
+
+    async def unsubscribe(self, account: AccountRef) -> SubscriptionState: ...
 
 class TokenKeeper(Protocol):
     async def refresh(self, account: AccountRef, now: datetime) -> TokenCheck:
@@ -257,7 +283,9 @@ class PrivacyHooks(Protocol):
         ...
 
     async def revoke(self, account: AccountRef) -> None:
-        """Best effort on disconnect (TikTok /oauth/revoke, Google revoke, Meta unsubscribe)."""
+        """Optional: best effort on disconnect, with the dropped token (TikTok /oauth/revoke,
+        Google revoke); a platform without token revocation leaves it out (Meta: its
+        unsubscribe is the ``subscriptions`` part)."""
         ...
 
 class QuotaReporter(Protocol):
@@ -327,6 +355,7 @@ class Platform:
     inbound: Inbound | None = None
     privacy: PrivacyHooks | None = None
     quota: QuotaReporter | None = None
+    subscriptions: Subscriptions | None = None
     # The JSON body of POST /v1/accounts/{id}/posts when it has a fixed shape (see `Publisher`).
     post_request_model: ClassVar[type[BaseModel] | None] = None
 

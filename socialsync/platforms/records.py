@@ -107,7 +107,10 @@ class NewAccount:
     profile_picture_url: str | None = None
     profile: Mapping[str, Any] = field(default_factory=dict)
     platform_user_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)   # page_id, page_name, uploads playlist…
+    extra: Mapping[str, Any] = field(default_factory=dict)   # the platform's own (uploads playlist…)
+    # Fields the store writes at the top level of the account document, as a platform's earlier
+    # release stored them (Instagram: page_id, page_name; None clears one on a reconnect).
+    top_fields: Mapping[str, Any] = field(default_factory=dict)
 
 @dataclass(frozen=True)
 class Choice:
@@ -116,6 +119,16 @@ class Choice:
 
     options: Sequence[Mapping[str, Any]]
     pending: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    """What a platform's webhook subscription call came to (`Subscriptions`); the core stores it
+    on the account (``webhook_subscription``: status, fields, error, at)."""
+
+    status: str                              # "subscribed", "unsubscribed", "failed"…
+    fields: Sequence[str] = ()
+    error: str | None = None
 
 @dataclass(frozen=True)
 class TokenCheck:

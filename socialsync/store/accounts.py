@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from pymongo import ReturnDocument
 
 from socialsync.crypto import TokenCipher, TokenKeyError
+from socialsync.platforms.records import NewAccount
 from socialsync.store import Store
 from socialsync import clock
 
@@ -114,11 +115,40 @@ async def ensure_indexes(store: Store) -> None:
 async def upsert_connected(store: Store, acc: ConnectedAccount) -> str:
     """Insert the account, or reactivate the tenant's existing record of the same platform
     account (history kept). Returns the account id. A single atomic upsert: no half state."""
-    now = clock.now()
     fields = acc.model_dump(exclude={"tenant_id", "platform", "external_id"})
-    fields["next_check_at"] = acc.next_check_at or now
+    fields["next_check_at"] = acc.next_check_at or clock.now()
+    return await _upsert(store, acc.tenant_id, acc.platform, acc.external_id, fields)
+
+
+async def upsert_new(
+    store: Store, cipher: TokenCipher, *, tenant_id: str, platform: str, new: NewAccount,
+    user_ref: str | None, next_check_at: datetime,
+) -> str:
+    """Store what a platform's connect produced (`NewAccount`: tokens encrypted here), the same
+    way: insert, or reactivate the tenant's record of that platform account. ``new.top_fields``
+    are written at the top level of the document (Instagram's ``page_id``/``page_name``)."""
+    creds = new.credentials
+    token = StoredToken(
+        ciphertext=cipher.encrypt(creds.access_token), kind=creds.kind,
+        issued_at=creds.issued_at or clock.now(), expires_at=creds.access_expires_at,
+        refresh_ciphertext=cipher.encrypt(creds.refresh_token) if creds.refresh_token else None,
+        refresh_expires_at=creds.refresh_expires_at,
+    )
+    fields: dict[str, Any] = {
+        **dict(new.top_fields),
+        "login": new.login, "username": new.username, "name": new.name,
+        "account_type": new.account_type, "profile_picture_url": new.profile_picture_url,
+        "profile": dict(new.profile), "scopes": list(new.scopes), "user_ref": user_ref,
+        "platform_user_id": new.platform_user_id, "extra": dict(new.extra),
+        "token": token.model_dump(), "next_check_at": next_check_at,
+    }
+    return await _upsert(store, tenant_id, platform, new.external_id, fields)
+
+
+async def _upsert(store: Store, tenant_id: str, platform: str, external_id: str, fields: dict[str, Any]) -> str:
+    now = clock.now()
     doc = await store.accounts.find_one_and_update(
-        {"tenant_id": acc.tenant_id, "platform": acc.platform, "external_id": acc.external_id},
+        {"tenant_id": tenant_id, "platform": platform, "external_id": external_id},
         {
             "$set": {
                 **fields,

@@ -1,6 +1,7 @@
-"""Accounts of interface platforms (TikTok…): stored from a `NewAccount`, read as an `AccountRef`.
+"""Accounts as plugins see them: a stored account read as an `AccountRef` (stored from a
+`NewAccount` by ``store/accounts.upsert_new``, the one writer).
 
-Same ``accounts`` collection and API shape as Instagram's (``AccountOut``): ``token`` holds the
+``token`` holds the
 encrypted access token with its expiry, ``token.refresh_ciphertext`` the encrypted refresh token with its own (the core's shape),
 ``next_check_at`` when the token keeper looks next, ``extra`` the platform's own fields. Refreshed
 pairs are stored by the one token keeper (socialsync/tokens.py →
@@ -9,7 +10,6 @@ pairs are stored by the one token keeper (socialsync/tokens.py →
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -19,32 +19,6 @@ from socialsync.crypto import TokenCipher
 from socialsync.platforms.base import AccountRef, Credentials, NewAccount
 from socialsync.store import Store
 from socialsync import clock
-
-
-async def upsert_new_account(
-    store: Store, cipher: TokenCipher, *, tenant_id: str, platform: str, new: NewAccount,
-    user_ref: str | None, next_check_at: datetime,
-) -> str:
-    now = clock.now()
-    creds = new.credentials
-    set_: dict[str, Any] = {
-        "login": new.login, "username": new.username, "name": new.name,
-        "account_type": new.account_type, "profile_picture_url": new.profile_picture_url,
-        "profile": dict(new.profile), "scopes": list(new.scopes), "user_ref": user_ref,
-        "platform_user_id": new.platform_user_id, "extra": dict(new.extra),
-        "token": {"ciphertext": cipher.encrypt(creds.access_token), "kind": creds.kind,
-                  "issued_at": now, "expires_at": creds.access_expires_at,
-                  "refresh_ciphertext": cipher.encrypt(creds.refresh_token) if creds.refresh_token else None,
-                  "refresh_expires_at": creds.refresh_expires_at},
-        "next_check_at": next_check_at, "status": "active", "status_reason": None,
-        "connected_at": now, "updated_at": now, "disconnected_at": None,
-    }
-    doc = await store.accounts.find_one_and_update(
-        {"tenant_id": tenant_id, "platform": platform, "external_id": new.external_id},
-        {"$set": set_, "$setOnInsert": {"_id": "acc_" + secrets.token_hex(8), "created_at": now}},
-        upsert=True, return_document=ReturnDocument.AFTER, projection={"_id": 1},
-    )
-    return str(doc["_id"])
 
 
 def credentials_of(doc: dict[str, Any], cipher: TokenCipher) -> Credentials:

@@ -1,4 +1,5 @@
-"""Jobs of the interface platforms (TikTok…): revokes and push subscriptions.
+"""Platform clean-up and push feeds of every platform that has them: token revokes on
+disconnect (``privacy.revoke``), push subscriptions (``inbound.subscribe``: YouTube's WebSub).
 (Their webhook deliveries go through the one inbox: worker/jobs/webhooks.py. Their syncs run on
 the core's ``sync.run`` (worker/jobs/sync.py), their tokens on the core's keeper
 (worker/jobs/tokens.py), their posts on the publish queue's generic jobs.)
@@ -20,7 +21,6 @@ from socialsync import queue
 from socialsync.config import Settings
 from socialsync.logs import get_logger
 from socialsync.platforms.base import PlatformError, TransportError
-from socialsync.plugins import INTERFACE_PLATFORMS
 from socialsync.retry import retry_for
 from socialsync.store import platform_accounts
 from socialsync import clock
@@ -28,13 +28,10 @@ from socialsync import clock
 log = get_logger(__name__)
 MAX_TRIES = 8
 
-PUSH_SUBSCRIBE = "platform.push_subscribe"
+PUSH_SUBSCRIBE = queue.PUSH_SUBSCRIBE
+push_job_id = queue.push_job_id
 PUSH_RENEW_SHARE = 0.8  # renew a push lease when this share of it has passed
 PUSH_RETRY_SECONDS = 300.0
-
-
-def push_job_id(account_id: str, at: datetime) -> str:
-    return f"ppush:{account_id}:{at:%Y%m%d%H%M%S%f}"
 
 
 def _retry(ctx: dict[str, Any], exc: BaseException, what: str, **log_fields: Any) -> Retry | None:
@@ -50,15 +47,14 @@ async def revoke(ctx: dict[str, Any], account_id: str, token_ciphertext: str | N
     """After a disconnect: revoke the dropped token at the platform (best effort, retried)."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from socialsync.plugins import plugin_for  # noqa: PLC0415
     from socialsync.store import accounts as account_store  # noqa: PLC0415
 
     services = ctx["services"]
     doc = await account_store.get(services.store, account_id)
     if doc is None or not token_ciphertext:
         return "nothing to revoke"
-    plugin = plugin_for(services, doc["platform"])
-    if plugin.privacy is None:
+    plugin = services.platforms.for_account(doc)
+    if getattr(plugin.privacy, "revoke", None) is None:
         return "no revoke"
     ref = platform_accounts.ref_of({**doc, "token": {**(doc.get("token") or {}), "ciphertext": token_ciphertext}, "refresh": None},
                                    services.cipher)
@@ -83,14 +79,13 @@ async def push_subscribe(ctx: dict[str, Any], account_id: str) -> str:
     """Subscribe (or renew) the account's push feed at the platform's hub (YouTube's WebSub),
     and note when to renew: before the lease ends. A hub that fails (503 + Retry-After) is tried
     again after its delay; scheduled polling keeps the account current meanwhile."""
-    from socialsync.plugins import plugin_for  # noqa: PLC0415
     from socialsync.store import accounts as account_store  # noqa: PLC0415
 
     services = ctx["services"]
     doc = await account_store.get(services.store, account_id)
     if doc is None or doc.get("status") != "active":
         return "skipped"
-    inbound = plugin_for(services, doc["platform"]).inbound
+    inbound = services.platforms.for_account(doc).inbound
     subscribe = getattr(inbound, "subscribe", None)
     if subscribe is None:
         return "no push"
@@ -119,7 +114,8 @@ async def push_renew(ctx: dict[str, Any]) -> int:
     """Cron: re-subscribe every push feed whose lease is near its end (or whose hub failed)."""
     services = ctx["services"]
     now = clock.now()
-    ids = await platform_accounts.push_due(services.store, list(INTERFACE_PLATFORMS), now)
+    pushing = [p.name for p in services.platforms if getattr(p.inbound, "subscribe", None) is not None]
+    ids = await platform_accounts.push_due(services.store, pushing, now)
     for account_id in ids:
         await queue.enqueue(services.redis, PUSH_SUBSCRIBE, account_id, job_id=push_job_id(account_id, now))
     return len(ids)
@@ -127,7 +123,7 @@ async def push_renew(ctx: dict[str, Any]) -> int:
 
 def functions(_settings: Settings) -> list[Function]:
     return [
-        func(revoke, name="platform.revoke", max_tries=MAX_TRIES),
+        func(revoke, name=queue.PLATFORM_REVOKE, max_tries=MAX_TRIES),
         func(push_subscribe, name=PUSH_SUBSCRIBE, max_tries=MAX_TRIES),
     ]
 

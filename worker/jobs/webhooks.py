@@ -1,5 +1,10 @@
 """webhooks.drain, webhooks.process_event, webhooks.sweep (cron), webhooks.subscribe / unsubscribe.
 
+``webhooks.subscribe`` / ``webhooks.unsubscribe`` are the core's one job pair for per-account
+webhook subscriptions (connect → subscribe, disconnect → unsubscribe with the dropped token) of
+every platform whose plugin has a ``subscriptions`` part (Meta's subscribed_apps); the same job
+names as the previous release, so jobs it queued still run.
+
 The one inbox of every webhook source (Meta, TikTok, YouTube…). Processing stored events is
 database work only, done in pages: a drain (one at a time, under a Redis lease) reads up to
 ``DRAIN_BATCH`` pending events in one find and hands them to socialsync/webhook_inbox.py, which
@@ -29,11 +34,9 @@ from socialsync import queue
 from socialsync.config import Settings
 from socialsync.context import Services
 from socialsync.logs import get_logger
-from socialsync.platforms.instagram.plugin import graph_of
-from socialsync.platforms.instagram import subscriptions
-from socialsync.platforms.instagram.access import AccountUnavailable, access_for
-from socialsync.platforms.instagram.errors import GraphError, RateLimited, TransportError
+from socialsync.platforms.base import PlatformError, RateLimited, SubscriptionState, TransportError
 from socialsync.store import accounts as account_store
+from socialsync.store import platform_accounts
 from socialsync.store import webhook_events
 from socialsync.webhook_inbox import UNAVAILABLE, process_batch  # noqa: F401 - process_batch: tests, replays
 from worker.jobs import platform_errors
@@ -167,40 +170,51 @@ async def sweep(ctx: dict[str, Any]) -> int:
     return 1
 
 
-# --- subscriptions -----------------------------------------------------------------------------
+# --- subscriptions (every platform with a `subscriptions` part) --------------------------------
 async def _set_subscription(services: Services, account_id: str, state: dict[str, Any]) -> None:
     await account_store.set_webhook_subscription(services.store, account_id, state)
 
 
+def _state(outcome: SubscriptionState) -> dict[str, Any]:
+    return {"status": outcome.status, "fields": list(outcome.fields), "error": outcome.error}
+
+
 async def subscribe(ctx: dict[str, Any], account_id: str) -> str:
+    """After a connect: subscribe the app to the account's changes at its platform (the plugin's
+    ``subscriptions.subscribe``), recorded on the account; retried by the core."""
     services: Services = ctx["services"]
     account = await account_store.get(services.store, account_id)
     if account is None:
         return "missing"
-    try:
-        access = access_for(account, services.settings, services.cipher)
-    except AccountUnavailable:
+    if account.get("status") != "active" or not (account.get("token") or {}).get("ciphertext"):
         return "unavailable"
-    fields = services.settings.webhook_subscribed_fields
+    part = services.platforms.for_account(account).subscriptions
+    if part is None:
+        return "no subscriptions"
     try:
-        await subscriptions.subscribe(graph_of(services), access, fields)
-    except (GraphError, RateLimited, TransportError) as exc:
+        outcome = await part.subscribe(platform_accounts.ref_of(account, services.cipher))
+    except (PlatformError, RateLimited, TransportError) as exc:
         retry = await platform_errors.handle(services, ctx, exc, account_id, max_tries=MAX_TRIES)
         if retry is not None:
             raise retry from None
+        fields = list(getattr(part, "fields", ()))
         await _set_subscription(services, account_id, {"status": "failed", "fields": fields, "error": str(exc)})
         return "failed"
-    await _set_subscription(services, account_id, {"status": "subscribed", "fields": fields, "error": None})
-    return "subscribed"
+    await _set_subscription(services, account_id, _state(outcome))
+    return outcome.status
 
 
 async def unsubscribe(ctx: dict[str, Any], account_id: str, token_ciphertext: str | None = None) -> str:
-    """Remove the app's subscription for the account. The disconnect has already dropped the
-    account's token, so this works only when the caller handed the (encrypted) token over."""
+    """After a disconnect: remove the app's subscription for the account (the plugin's
+    ``subscriptions.unsubscribe``). The disconnect has already dropped the account's token, so
+    this works only when the caller handed the (encrypted) token over."""
     services: Services = ctx["services"]
     account = await account_store.get(services.store, account_id)
     if account is None:
         return "missing"
+    part = services.platforms.for_account(account).subscriptions
+    if part is None:
+        return "no subscriptions"
     ciphertext = token_ciphertext or (account.get("token") or {}).get("ciphertext")
     if not ciphertext:
         await _set_subscription(
@@ -208,20 +222,19 @@ async def unsubscribe(ctx: dict[str, Any], account_id: str, token_ciphertext: st
             {"status": "unsubscribe_skipped", "fields": [], "error": "token already dropped"},
         )
         return "skipped"
-    access = access_for(
-        {**account, "status": "active", "token": {"ciphertext": ciphertext}}, services.settings, services.cipher
-    )
+    ref = platform_accounts.ref_of({**account, "token": {**(account.get("token") or {}), "ciphertext": ciphertext}},
+                                   services.cipher)
     try:
-        await subscriptions.unsubscribe(graph_of(services), access)
-    except (GraphError, RateLimited, TransportError) as exc:
+        outcome = await part.unsubscribe(ref)
+    except (PlatformError, RateLimited, TransportError) as exc:
         attempt = int(ctx.get("job_try", 1))
         retry = retry_for(exc, attempt, base=services.settings.retry_backoff_base_seconds, max_tries=MAX_TRIES)
         if retry is not None:
             raise retry from None
         await _set_subscription(services, account_id, {"status": "unsubscribe_failed", "fields": [], "error": str(exc)})
         return "failed"
-    await _set_subscription(services, account_id, {"status": "unsubscribed", "fields": [], "error": None})
-    return "unsubscribed"
+    await _set_subscription(services, account_id, _state(outcome))
+    return outcome.status
 
 
 def functions(_settings: Settings) -> list[Function]:

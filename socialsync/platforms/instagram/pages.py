@@ -1,21 +1,20 @@
 """Facebook Login's page choice: the pages offered to the person, kept until they pick one.
 
 A Facebook-Login user with several Pages that carry an Instagram professional account is shown
-a choice (``/oauth/facebook/select``). Until they pick, the offer waits in Redis under the same
-OAuth state value (the core's ``socialsync.oauth_state`` pending slot, single use, the state's
-TTL), the page tokens inside encrypted.
+a choice (the core's generic choice page, ``/oauth/facebook/select``): the connector's `Choice`
+(connect.py). Until they pick, the core keeps the offer in Redis under the same OAuth state
+value (``socialsync.oauth_state`` pending slot, single use, the state's TTL) as
+``{"state": <the OAuth state>, **pending}``, the page tokens inside encrypted.
 
-The stored JSON is the one the previous release wrote (``{"state", "granted_scopes",
-"fb_user_id", "pages": [{"page_id", "page_name", "ig_user_id", "page_token_ciphertext"}]}``
-under ``oauth:pending:<state>``), so a choice begun before an upgrade is still completed after it.
+That JSON is the one the previous release wrote (``{"state", "granted_scopes", "fb_user_id",
+"pages": [{"page_id", "page_name", "ig_user_id", "page_token_ciphertext"}]}`` under
+``oauth:pending:<state>``), so a choice begun before an upgrade is still completed after it.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
-from socialsync import oauth_state
 from socialsync.oauth_state import OAuthState
 
 
@@ -33,18 +32,3 @@ class PendingSelection(BaseModel):
     granted_scopes: list[str]
     fb_user_id: str | None
     pages: list[PendingPage]
-
-
-async def put(redis: Redis, state: str, pending: PendingSelection, ttl_seconds: int) -> None:
-    await oauth_state.put_pending(redis, state, pending.model_dump_json(), ttl_seconds)
-
-
-async def peek(redis: Redis, state: str | None) -> PendingSelection | None:
-    raw = await oauth_state.peek_pending(redis, state)
-    return PendingSelection.model_validate_json(raw) if raw else None
-
-
-async def take(redis: Redis, state: str | None) -> PendingSelection | None:
-    """The choice, deleting it (a second submit finds nothing)."""
-    raw = await oauth_state.take_pending(redis, state)
-    return PendingSelection.model_validate_json(raw) if raw else None

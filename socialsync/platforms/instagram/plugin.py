@@ -1,8 +1,5 @@
-"""Instagram as a platform plugin: its spec, error model and rate policy (socialsync.platforms.base).
-
-The other parts (connect, tokens, sync, publish, moderate, inbound, privacy) are being moved behind
-the interface step by step; until then the core calls today's Instagram modules for them.
-"""
+"""Instagram as a platform plugin (socialsync.platforms.base): spec, errors, rates, connect (both
+login flows), tokens, sync, publish, inbound, privacy, webhook subscriptions, comment reads."""
 
 from __future__ import annotations
 
@@ -11,11 +8,13 @@ from typing import Any
 from socialsync.platforms.base import Capability, LoginSpec, Platform, PlatformContext, PlatformSpec
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.comment_reads import InstagramCommentReads
+from socialsync.platforms.instagram.connect import InstagramConnect
 from socialsync.platforms.instagram.errors import ERRORS
 from socialsync.platforms.instagram.inbound import MetaInbound
 from socialsync.platforms.instagram.publish import InstagramPublisher
 from socialsync.platforms.instagram.publish_validation import PostRequest
 from socialsync.platforms.instagram.privacy import MetaPrivacy
+from socialsync.platforms.instagram.subscriptions import MetaSubscriptions
 from socialsync.platforms.instagram.settings import (
     FACEBOOK_LOGIN_REQUIRED, FACEBOOK_LOGIN_SCOPES, INSTAGRAM_LOGIN_REQUIRED, INSTAGRAM_LOGIN_SCOPES,
 )
@@ -42,6 +41,9 @@ SPEC = PlatformSpec(
             scopes=FACEBOOK_LOGIN_SCOPES,
             required_scopes=FACEBOOK_LOGIN_REQUIRED,
             chooses_account=True,
+            choice_field="page_id",
+            choice_title="Choose a Page",
+            choice_prompt="Several of your Facebook Pages have an Instagram professional account. Pick one.",
         ),
     ),
     capabilities=frozenset(Capability),
@@ -60,6 +62,8 @@ class InstagramPlatform(Platform):
         super().__init__(context)
         self.errors = ERRORS
         self.rates = POLICY
+        self.connect = InstagramConnect(context)
+        self.subscriptions = MetaSubscriptions(context)
         self.inbound = MetaInbound(context.settings)
         self.sync = InstagramSync()
         self.tokens = InstagramTokens(context)

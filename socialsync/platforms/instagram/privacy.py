@@ -8,11 +8,13 @@ from collections.abc import Mapping
 from typing import Literal
 
 from socialsync.config import Settings
-from socialsync.platforms.base import AccountRef
 from socialsync.platforms.instagram import signatures
 from socialsync.platforms.records import ErasureRequest
 
 class MetaPrivacy:
+    """No ``revoke``: Meta's logins have no token revocation; the webhook unsubscribe on
+    disconnect is the core's subscription job (the plugin's ``subscriptions``)."""
+
     deauthorize_reason = "The person removed the app on Meta (deauthorize callback)."
 
     def __init__(self, settings: Settings) -> None:
@@ -26,7 +28,3 @@ class MetaPrivacy:
         except signatures.SignedRequestError as exc:
             raise ValueError(f"signed_request rejected: {exc}") from None
         return ErasureRequest(kind=kind, platform_user_id=payload["user_id"])
-
-    async def revoke(self, account: AccountRef) -> None:
-        """Nothing to call: these logins have no token revocation; the webhook unsubscribe on
-        disconnect is the core's subscription job (socialsync.lifecycle)."""

@@ -29,6 +29,11 @@ class InstagramTokens:
         return timedelta(days=self.context.settings.token_refresh_window_days)
 
     def next_check_at(self, credentials: Credentials, now: datetime) -> datetime:
+        """Freshly connected credentials are looked at once (as the previous release did): a page
+        token gets its cheap check, an Instagram token its refresh window (no call before it)."""
+        return now
+
+    def _due(self, credentials: Credentials, now: datetime) -> datetime:
         if credentials.kind != IG_LONG_LIVED or credentials.access_expires_at is None:
             return now + PAGE_CHECK_EVERY
         issued = credentials.issued_at or now
@@ -42,11 +47,11 @@ class InstagramTokens:
         if creds.kind != IG_LONG_LIVED:
             await oauth.check_page_token(graph, settings, creds.access_token, account_id=account.external_id)
             return TokenCheck(None, now + PAGE_CHECK_EVERY)
-        due = self.next_check_at(creds, now)
+        due = self._due(creds, now)
         if due > now:  # too young, or not yet in its window: look again then
             return TokenCheck(None, due)
         fresh = await oauth.refresh_instagram_token(graph, settings, creds.access_token, account_id=account.external_id)
         lifetime = timedelta(seconds=fresh.expires_in) if fresh.expires_in else DEFAULT_LIFETIME
         new = Credentials(access_token=fresh.access_token, kind=IG_LONG_LIVED, issued_at=now,
                           access_expires_at=now + lifetime)
-        return TokenCheck(new, self.next_check_at(new, now))
+        return TokenCheck(new, self._due(new, now))
