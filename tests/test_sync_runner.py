@@ -37,7 +37,7 @@ class ToySync:
         self.throttle_once = True
 
     async def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
-                    state: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+                    state: Mapping[str, Any], now: datetime, view: Any = None) -> AsyncIterator[SyncBatch]:
         self.seen.append((name, dict(checkpoint), dict(state)))
         assert account.credentials.access_token == "toy-token"
         if name == "profile":
@@ -116,7 +116,7 @@ class GoneSync:
     """A second run: v1 is gone at the platform, and the profile answer lacks the name."""
 
     async def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
-                    state: Mapping[str, Any], now: datetime) -> AsyncIterator[SyncBatch]:
+                    state: Mapping[str, Any], now: datetime, view: Any = None) -> AsyncIterator[SyncBatch]:
         if name == "profile":
             yield SyncBatch([ProfileRecord({"followers_count": 43, "username": None})], {"done": True})
         elif name == "videos":

@@ -65,7 +65,10 @@ from socialsync.platforms.records import (  # noqa: F401 - re-exported
     ErasureRequest,
     HandshakeAnswer,
     InboundRequest,
+    AccountExtra,
     ItemProblem,
+    ListingComplete,
+    MediaInsights,
     MediaRecord,
     MetricPoint,
     ModerationAction,
@@ -73,6 +76,7 @@ from socialsync.platforms.records import (  # noqa: F401 - re-exported
     ProfileRecord,
     RejectedChange,
     StepOutcome,
+    StageProblem,
     SyncBatch,
     SubscriptionState,
     SyncRecord,
@@ -201,16 +205,48 @@ class TokenKeeper(Protocol):
         """When to first look at freshly stored credentials."""
         ...
 
+class StoredView(Protocol):
+    """Read-only questions a sync stage may ask about what the core stored for the account (and
+    about the run it belongs to), answered by the core (socialsync/store/stored_view.py). The
+    stage never writes: what it learns goes back as records."""
+
+    run_kind: str                 # the run's kind (``spec.sync_kinds`` key)
+    run_started_at: datetime      # the run's creation time (ms precision): keys once-per-run points
+
+    async def count_listed(self, *, newer_than: datetime | None = None) -> int:
+        """Stored, not deleted feed posts and reels (published after ``newer_than``, if given)."""
+        ...
+
+    async def known_before_run(self, media_ids: Sequence[str]) -> set[str]:
+        """Those of ``media_ids`` already stored before this run."""
+        ...
+
+    async def needing_extras(self, since: datetime, until: datetime | None = None,
+                             limit: int = 500) -> list[Mapping[str, Any]]:
+        """Stored feed posts and reels published in [since, until] whose per-type extras this run
+        has not read yet (insights not known unavailable), newest first: ``external_id``,
+        ``media_product_type``, ``like_count``, ``comments_count``, ``insights``."""
+        ...
+
+@runtime_checkable
 class Syncer(Protocol):
     def stage(
         self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any], state: Mapping[str, Any],
-        now: datetime,
+        now: datetime, view: StoredView | None = None,
     ) -> AsyncIterator[SyncBatch]:
         """Run one stage (``spec.sync_kinds[kind]`` lists them). ``checkpoint``: this run's
         progress in the stage ({} when it starts); ``state``: what the stage kept across runs of
         the account (high-water marks, newest ids; {} the first time), replaced by a batch's
-        ``state``. Raises `PlatformError` (CAPABILITY_MISSING: the core records it and goes on),
-        `RateLimited` (the job defers and resumes from the last stored checkpoint)."""
+        ``state``; ``view``: what is stored, read-only (the core always passes it; a stage that
+        needs nothing stored ignores it). Raises `PlatformError` (CAPABILITY_MISSING: the core
+        records it and goes on), `RateLimited` (the job defers and resumes from the last stored
+        checkpoint).
+
+        Optional attributes the core reads (``getattr`` with a default):
+        - ``skipped_kinds``: the error kinds that mean "this stage is not available for the
+          account" (recorded, the run goes on); default CAPABILITY_MISSING and INVALID_PARAMETER;
+        - ``refresh_refused_token`` (default True): on TOKEN_INVALID the core refreshes once and
+          runs the stage again; False (Meta: a refused token cannot be refreshed) lets it out."""
         ...
 
 class Publisher(Protocol):

@@ -148,6 +148,34 @@ class MediaRecord:
     platform_id: str
     fields: Mapping[str, Any]              # caption, media_type, permalink, timestamp, counts…
     insights: Mapping[str, float | int] | None = None
+    insights_error: Mapping[str, Any] | None = None  # why it has none (stored as ``insights_error``)
+    extras_read: bool = False              # its per-type extras were read with it this run
+
+@dataclass(frozen=True)
+class MediaInsights:
+    """Insights (or the per-item error) of one already stored media: an update, never an insert.
+    ``basis``: the stored figures the engagement rate is computed from (as `StoredView` gave them)."""
+
+    platform_id: str
+    values: Mapping[str, float | int]
+    error: Mapping[str, Any] | None = None
+    basis: Mapping[str, Any] = field(default_factory=dict)
+
+@dataclass(frozen=True)
+class ListingComplete:
+    """The run listed every media of these product types (published since ``since``, or strictly
+    after it): the stored ones it did not see are gone on the platform (marked deleted, kept)."""
+
+    since: datetime | None = None
+    strictly_after: bool = False
+    product_types: tuple[str, ...] = ("FEED", "REELS")
+
+@dataclass(frozen=True)
+class AccountExtra:
+    """Platform-owned fields of the account learnt while syncing (Instagram's
+    ``insights_unavailable_before``); they come back in `AccountRef.extra`."""
+
+    fields: Mapping[str, Any]
 
 @dataclass(frozen=True)
 class MetricPoint:
@@ -156,12 +184,16 @@ class MetricPoint:
     value: float
     subject: Literal["account", "media"] = "account"
     subject_id: str | None = None          # media platform id for subject="media"
+    source: str | None = None              # stored ``source`` ("profile", "insights"); None: the subject
+    day: bool = False                      # ``at`` labels a calendar day (00:00 UTC), not an instant
 
 @dataclass(frozen=True)
 class AudienceRecord:
     breakdown: str                         # age, gender, country, city…
     values: Mapping[str, float | int]
     at: datetime
+    metric: str | None = None              # e.g. follower_demographics (None: the breakdown)
+    timeframe: str = "lifetime"
 
 @dataclass(frozen=True)
 class CommentRecord:
@@ -183,7 +215,17 @@ class ItemProblem:
     item_id: str | None = None
     error: PlatformError | None = None
 
-SyncRecord = ProfileRecord | MediaRecord | MetricPoint | AudienceRecord | CommentRecord | ItemProblem
+@dataclass(frozen=True)
+class StageProblem:
+    """Something a stage could not do but went on without (a refused metric, a repeated cursor):
+    recorded on the run as ``{stage, at, **details, **error}``; the run ends partial."""
+
+    stage: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+    error: PlatformError | None = None
+
+SyncRecord = (ProfileRecord | MediaRecord | MetricPoint | AudienceRecord | CommentRecord | ItemProblem
+              | MediaInsights | ListingComplete | AccountExtra | StageProblem)
 
 @dataclass(frozen=True)
 class SyncBatch:
@@ -195,6 +237,7 @@ class SyncBatch:
     checkpoint: Mapping[str, Any]
     calls: int = 0
     state: Mapping[str, Any] | None = None  # new cross-run state of the stage (None: unchanged)
+    items: Mapping[str, int] | None = None  # the run's item counts it adds (None: counted by record kind)
 
 @dataclass(frozen=True)
 class StepOutcome:

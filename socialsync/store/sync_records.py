@@ -6,19 +6,24 @@ account, platform id), so a batch stored twice (a re-run after a crash) changes 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import UpdateOne
 
+from socialsync.credentials import EXTRA_FIELDS
 from socialsync.platforms.base import (
+    AccountExtra,
     AudienceRecord,
     CommentRecord,
     ItemProblem,
+    ListingComplete,
+    MediaInsights,
     MediaRecord,
     MetricPoint,
     ProfileRecord,
+    StageProblem,
     SyncRecord,
 )
 from socialsync.store import Store
@@ -32,24 +37,41 @@ PROFILE_TOP_LEVEL = ("username", "name", "profile_picture_url")
 
 
 async def write_batch(
-    store: Store, account: dict[str, Any], run: dict[str, Any], records: Sequence[SyncRecord], *, now: datetime
+    store: Store, account: dict[str, Any], run: dict[str, Any], records: Sequence[SyncRecord], *, now: datetime,
+    items: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
-    """Store the records; returns item counts by kind (for the run document)."""
+    """Store the records; returns item counts by kind (for the run document): ``items`` when the
+    batch names them, else counted by record kind (plus ``deleted``, what a `ListingComplete`
+    marked). ``account`` (the core's copy of the document) follows the profile and extra fields
+    stored, so later batches of the run compute engagement rates with the new follower count."""
     counts: dict[str, int] = {}
     profile: dict[str, Any] = {}
-    media, points, comments = [], [], []
-    followers = (account.get("profile") or {}).get("followers_count")
+    extra: dict[str, Any] = {}
+    media, points, comments, insights, listings = [], [], [], [], []
+    day_insights = False
     for r in records:
         if isinstance(r, ProfileRecord):
             profile.update(r.fields)
-            followers = r.fields.get("followers_count", followers)
         elif isinstance(r, MediaRecord):
             media.append(r)  # (a record whose fields say ``deleted``: the platform reports it gone)
+        elif isinstance(r, MediaInsights):
+            insights.append(r)
+        elif isinstance(r, ListingComplete):
+            listings.append(r)
+        elif isinstance(r, AccountExtra):
+            extra.update(r.fields)
         elif isinstance(r, MetricPoint):
-            points.append(metrics_store.point(account, r.metric, r.at, r.value, source=r.subject))
+            points.append(metrics_store.point(account, r.metric, r.at, r.value, source=r.source or r.subject, day=r.day))
+            day_insights = day_insights or (r.day and r.source == "insights")
         elif isinstance(r, AudienceRecord):
-            await audience_store.put(store, account, r.breakdown, r.breakdown, "lifetime", dict(r.values), taken_at=r.at)
+            await audience_store.put(store, account, r.metric or r.breakdown, r.breakdown, r.timeframe, dict(r.values),
+                                     taken_at=r.at)
             counts["audience"] = counts.get("audience", 0) + 1
+        elif isinstance(r, StageProblem):
+            error = {"stage": r.stage, "at": now, **r.details}
+            if r.error is not None:
+                error.update(r.error.describe())
+            await sync_runs.add_error(store, run["_id"], error)
         elif isinstance(r, CommentRecord):
             comments.append(comment_store.CommentIn(
                 account_id=account["_id"], tenant_id=account["tenant_id"], comment_id=r.platform_id,
@@ -67,18 +89,46 @@ async def write_batch(
                 if k not in PROFILE_TOP_LEVEL or v is not None}
         set_["profile_synced_at"] = now
         await store.accounts.update_one({"_id": account["_id"]}, {"$set": set_})
+        account["profile"] = {**(account.get("profile") or {}),
+                              **{k: v for k, v in profile.items() if k not in PROFILE_TOP_LEVEL}}
+    if extra:
+        # Instagram's own fields sit at the top level (credentials.EXTRA_FIELDS), others in ``extra``
+        await store.accounts.update_one({"_id": account["_id"]}, {"$set": {
+            (k if k in EXTRA_FIELDS else "extra." + k): v for k, v in extra.items()}})
+        for k, v in extra.items():
+            (account if k in EXTRA_FIELDS else account.setdefault("extra", {}))[k] = v
+    followers = (account.get("profile") or {}).get("followers_count")
     await media_store.write(store, [
         _gone(account, run["_id"], m.platform_id, now) if m.fields.get("deleted") else
         media_store.record_update(account, run["_id"], m.platform_id, dict(m.fields),
-                                  dict(m.insights) if m.insights is not None else None, followers=followers, now=now)
+                                  dict(m.insights) if m.insights is not None else None, followers=followers, now=now,
+                                  insight_error=dict(m.insights_error) if m.insights_error is not None else None,
+                                  extra={"extras_run": run["_id"]} if m.extras_read else None)
         for m in media
+    ] + [
+        media_store.insights_update({**i.basis, "_id": media_store.doc_id(account["_id"], i.platform_id)},
+                                    dict(i.values), now=now, run_id=run["_id"],
+                                    error=dict(i.error) if i.error is not None else None, followers=followers)
+        for i in insights
     ])
+    deleted = 0
+    for listing in listings:  # after the media above: what this run saw carries its id
+        deleted += await media_store.mark_deleted(
+            store, account["_id"], run["_id"], now=now, since=listing.since, strictly_after=listing.strictly_after,
+            product_types=listing.product_types)
+    if day_insights:  # day-labelled insight points replace those written before days were labelled
+        await metrics_store.drop_unlabelled_insights(store, account["_id"])
     await metrics_store.write(store, points)
     if comments:
         await comment_store.upsert_many(store, comments)
-    for name, n in (("media", len(media)), ("metric_points", len(points)), ("comments", len(comments))):
-        if n:
-            counts[name] = n
+    if items is not None:
+        counts = {k: v for k, v in items.items() if v}
+    else:
+        for name, n in (("media", len(media)), ("metric_points", len(points)), ("comments", len(comments))):
+            if n:
+                counts[name] = n
+    if deleted:
+        counts["deleted"] = counts.get("deleted", 0) + deleted
     return counts
 
 

@@ -14,10 +14,14 @@ the platform's look-back (``lookback_days``). The plugin sees ``extra["active_ac
 many accounts share the platform's daily budget (`Call.sharers`, the fair share). A stage that
 answers CAPABILITY_MISSING (scope not granted, too few followers…) is recorded on the run and
 the account, and the run goes on; throttles, transient errors and dead tokens propagate to the
-job.
+job (a plugin names other "not available" kinds in ``skipped_kinds``: Meta's permission errors;
+``refresh_refused_token = False`` lets a refused token out without the forced refresh).
 
-Transitional: a plugin whose stages still write through socialsync.store themselves (Instagram,
-until its stages yield records) implements `StoringSyncer.run` instead of `Syncer.stage`.
+Plugins never see the store: a stage gets ``view=``, a read-only `StoredView` of the account's
+stored media and of the run (socialsync/store/stored_view.py), and what it learns comes back as
+records (`MediaInsights`, `ListingComplete`, `AccountExtra`, `StageProblem`…). A batch is
+stored before its checkpoint, and every write is an idempotent upsert or a marking keyed by the
+run, so a crash between the two re-does the batch and changes nothing twice.
 """
 
 from __future__ import annotations
@@ -25,14 +29,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from socialsync import lifecycle, tokens
 from socialsync.platforms.base import (
     AccountRef, AccountUnavailable, Capability, CapabilityUnavailable, ErrorKind, ItemProblem, Platform, PlatformError,
+    StageProblem,
 )
 from socialsync.store import accounts as account_store
 from socialsync.store import sync_records, sync_runs
+from socialsync.store.stored_view import AccountStoredView
 
 if TYPE_CHECKING:
     from socialsync.context import Services
@@ -43,13 +49,6 @@ LOOKBACK_STAGE = "counts"
 DEFAULT_LOOKBACK_DAYS = 30
 
 
-@runtime_checkable
-class StoringSyncer(Protocol):
-    async def run(self, services: Services, account: dict[str, Any], run: dict[str, Any], heartbeat: Heartbeat) -> str:
-        """Run the remaining stages, storing as it goes; returns success / partial."""
-        ...
-
-
 async def execute(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any],
                   heartbeat: Heartbeat) -> str:
     """Run the remaining stages of ``run``; returns the final status (success / partial).
@@ -58,9 +57,8 @@ async def execute(services: Services, plugin: Platform, account: dict[str, Any],
     syncer = plugin.sync
     if syncer is None:
         raise CapabilityUnavailable(plugin.name, Capability.SYNC)
-    if isinstance(syncer, StoringSyncer):
-        return await syncer.run(services, account, run, heartbeat)
     store, clock = services.store, services.clock
+    skipped = getattr(syncer, "skipped_kinds", SKIPPABLE)
     partial = bool(run.get("errors"))
     done = run.setdefault("stages_done", [])
     run.setdefault("checkpoint", {})
@@ -71,7 +69,7 @@ async def execute(services: Services, plugin: Platform, account: dict[str, Any],
         try:
             partial = await _stage_refreshing_once(services, plugin, account, run, stage, sharers, heartbeat) or partial
         except PlatformError as exc:
-            if exc.kind not in SKIPPABLE:
+            if exc.kind not in skipped:
                 raise
             partial = True
             await sync_runs.add_error(store, run["_id"], {"stage": stage, "at": clock.now(), **exc.describe()})
@@ -94,7 +92,7 @@ async def _stage_refreshing_once(services: Services, plugin: Platform, account: 
             return await _stage(services, plugin, account, run, stage, replace(
                 ref, extra={**ref.extra, "active_accounts": sharers}), heartbeat)
         except PlatformError as exc:
-            if exc.kind is not ErrorKind.TOKEN_INVALID:
+            if exc.kind is not ErrorKind.TOKEN_INVALID or not getattr(plugin.sync, "refresh_refused_token", True):
                 raise
             if attempt == 2:  # refused again with a fresh token: only the person can fix it
                 await lifecycle.account_needs_reconnect(
@@ -119,9 +117,10 @@ async def _stage(services: Services, plugin: Platform, account: dict[str, Any], 
         checkpoint = {"video_ids": await sync_records.lookback_ids(store, account["_id"], since), "done": 0}
     state = dict((account.get("sync_state") or {}).get(stage) or {})
     partial = False
-    async for batch in syncer.stage(ref, stage, checkpoint=checkpoint, state=state, now=clock.now()):
-        counts = await sync_records.write_batch(store, account, run, batch.records, now=clock.now())
-        partial = partial or any(isinstance(r, ItemProblem) for r in batch.records)
+    view = AccountStoredView.of_run(store, run, now=clock.now())
+    async for batch in syncer.stage(ref, stage, checkpoint=checkpoint, state=state, now=clock.now(), view=view):
+        counts = await sync_records.write_batch(store, account, run, batch.records, now=clock.now(), items=batch.items)
+        partial = partial or any(isinstance(r, ItemProblem | StageProblem) for r in batch.records)
         checkpoints[stage] = dict(batch.checkpoint)
         await sync_runs.update(store, run["_id"], set_={"checkpoint": checkpoints, "updated_at": clock.now()},
                                inc={"api_calls": batch.calls, **{f"items.{k}": v for k, v in counts.items()}})

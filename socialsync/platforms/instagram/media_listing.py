@@ -1,7 +1,10 @@
 """The media listing of a sync run: every post of an account at as few calls as the API allows.
 
-A mixin of ``sync.AccountSync`` (which holds the run's bookkeeping: ``graph``, ``access``,
-``store``, ``checkpoint``, ``save``, ``record_error``, ``counts``). See docs/sync.md.
+A mixin of ``sync.StageRun`` (which holds the stage's bookkeeping: ``graph``, ``access``, ``cp``
+(the stage's checkpoint), ``view`` (the core's read-only `StoredView`), ``batch``, ``problem``,
+``pending``, ``counts``). The stages are async generators of `SyncBatch`es: every batch holds
+the records a page gave and the checkpoint that is true once they are stored; nothing here
+writes (the core stores the batch, then its checkpoint). See docs/sync.md.
 
 The media listing spends as few calls as the API allows (see docs/sync.md):
 - one request per page with the metrics every type supports expanded (``insights.COMMON``)
@@ -24,20 +27,20 @@ The media listing spends as few calls as the API allows (see docs/sync.md):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from redis.asyncio import Redis
+
 from socialsync.config import Settings
-from socialsync.context import Services
 from socialsync.logs import get_logger
+from socialsync.platforms.base import AccountExtra, ListingComplete, MediaRecord, StoredView, SyncBatch, SyncRecord
 from socialsync.platforms.instagram import insights
 from socialsync.platforms.instagram.access import AccountAccess
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import GraphError
 from socialsync.platforms.instagram.media import MediaItem, MediaPage, read_insights, read_page
-from socialsync.store import Store
-from socialsync.store import media as media_store
-from socialsync.store import sync_runs
 
 log = get_logger(__name__)
 
@@ -55,48 +58,55 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
+def media_record(item: MediaItem, *, insight_error: dict[str, Any] | None = None, extras_read: bool = False) -> MediaRecord:
+    """One media item as read from the Graph API, as the record the core stores."""
+    fields = item.model_dump(exclude={"id", "insights"})
+    fields["children"] = list(fields.get("children") or [])
+    return MediaRecord(platform_id=item.id, fields=fields, insights=item.insights, insights_error=insight_error,
+                       extras_read=extras_read)
+
+
 class MediaListing:
     """The ``media_all`` / ``media_recent`` / ``media_new`` stages and their fallbacks."""
 
-    services: Services
     settings: Settings
-    store: Store
-    account: dict[str, Any]
-    run: dict[str, Any]
+    redis: Redis
+    view: StoredView
     access: AccountAccess
     graph: GraphClient
     host: str
     now: datetime
-    followers: int | None
     media_count: int | None
+    unavailable_before: datetime | None
     counts: Counter[str]
-    checkpoint: dict[str, Any]
+    pending: list[SyncRecord]
+    cp: dict[str, Any]
 
-    async def save(self, stage: str | None = None, items: dict[str, int] | None = None) -> None:
+    def batch(self, records: list[SyncRecord] | None = None, items: dict[str, int] | None = None) -> SyncBatch:
         raise NotImplementedError
 
-    async def record_error(self, stage: str, exc: GraphError | None = None, **extra: Any) -> None:
+    def problem(self, stage: str, exc: GraphError | None = None, **details: Any) -> None:
         raise NotImplementedError
 
-    async def stage_media_all(self) -> None:
-        await self.list_media("media_all", mode="all")
+    def stage_media_all(self) -> AsyncIterator[SyncBatch]:
+        return self.list_media("media_all", mode="all")
 
-    async def stage_media_recent(self) -> None:
-        await self.list_media("media_recent", mode="recent")
+    def stage_media_recent(self) -> AsyncIterator[SyncBatch]:
+        return self.list_media("media_recent", mode="recent")
 
-    async def stage_media_new(self) -> None:
-        await self.list_media("media_new", mode="new")
+    def stage_media_new(self) -> AsyncIterator[SyncBatch]:
+        return self.list_media("media_new", mode="new")
 
     async def expansion_allowed(self) -> bool:
-        return not await self.services.redis.exists(EXPANSION_OFF_KEY.format(host=self.host))
+        return not await self.redis.exists(EXPANSION_OFF_KEY.format(host=self.host))
 
-    async def _window_start(self, mode: str, lookback: datetime) -> datetime | None:
+    def _window_start(self, mode: str, lookback: datetime) -> datetime | None:
         """Where a ``recent`` listing may stop: the look-back, or - when newer - the time of the
         newest post known to have no insights (posted before the business conversion): the
         posts at or before it have nothing for ``recent`` to refresh."""
         if mode != "recent":
             return None
-        cutoff = _aware(self.account.get("insights_unavailable_before"))
+        cutoff = self.unavailable_before
         return max(lookback, cutoff) if cutoff is not None else lookback
 
     async def _plan_first_page(self, cp: dict[str, Any], mode: str, window: datetime | None) -> None:
@@ -107,24 +117,24 @@ class MediaListing:
         none: its page of known posts is where it stops). Then no page is refused and shrunk."""
         s = self.settings
         cp["size"] = s.sync_page_size
-        cutoff = _aware(self.account.get("insights_unavailable_before"))
+        cutoff = self.unavailable_before
         if cutoff is None:
             return
-        newer = await media_store.count_listed(self.store, self.account["_id"], newer_than=max(cutoff, window or cutoff))
+        newer = await self.view.count_listed(newer_than=max(cutoff, window or cutoff))
         added = 0
         if mode != "new" and self.media_count is not None:
-            added = max(0, self.media_count - await media_store.count_listed(self.store, self.account["_id"]))
+            added = max(0, self.media_count - await self.view.count_listed())
         if newer + added == 0:
             cp["expand"] = False  # nothing that can answer insights: read without expansion
             return
         cp["size"] = max(1, min(s.sync_page_size, newer + added))
         cp["expect"] = newer + added  # after these, the rest has no insights to expand
 
-    async def list_media(self, stage: str, *, mode: str) -> None:
+    async def list_media(self, stage: str, *, mode: str) -> AsyncIterator[SyncBatch]:
         s = self.settings
         lookback = self.now - timedelta(days=s.sync_lookback_days)
-        window = await self._window_start(mode, lookback)
-        cp = self.checkpoint.setdefault(stage, {})
+        window = self._window_start(mode, lookback)
+        cp = self.cp
         cp.setdefault("expand", True)
         cp.setdefault("cursors", [])
         cp.setdefault("pages", 0)
@@ -133,25 +143,26 @@ class MediaListing:
             await self._plan_first_page(cp, mode, window)
         if cp["expand"] and not await self.expansion_allowed():
             cp["expand"] = False
-        complete = False
         oldest: datetime | None = None
-        while True:
+        while not cp.get("listed"):  # listed: the last batch is stored, nothing is left to do
             if cp.get("after_done"):
-                complete = True
+                cp["listed"] = True
+                yield self.batch(self._listing_complete(mode, window, lookback))
                 break
             if cp["pages"] >= s.sync_max_pages:
-                await self.record_error(stage, reason="too_many_pages", message=f"stopped after {s.sync_max_pages} pages")
+                self.problem(stage, reason="too_many_pages", message=f"stopped after {s.sync_max_pages} pages")
+                cp["listed"] = True
+                yield self.batch()
                 break
             page = await self._next_page(cp, stage)
             if page is None:
-                continue  # page size changed or an item was isolated: read again
+                yield self.batch()  # page size changed or an item was isolated: saved, read again
+                continue
             items = page.items
             known: set[str] = set()
             if mode == "new" and items:
-                known = await media_store.known_ids(self.store, self.account["_id"], [i.id for i in items],
-                                                    before_run=self.run["_id"])
-            cutoff = self.account.get("insights_unavailable_before")
-            await self._store_page(items, expanded=cp["expand"], cutoff=cutoff, lookback=lookback, stage=stage)
+                known = await self.view.known_before_run([i.id for i in items])
+            records = await self._page_records(items, expanded=cp["expand"], lookback=lookback, stage=stage)
             cp["pages"] += 1
             cp["read"] += len(items)
             if cp.get("expect") and cp["read"] >= cp["expect"] and cp["expand"]:
@@ -159,42 +170,42 @@ class MediaListing:
                 cp["size"] = s.sync_page_size
             if items:
                 oldest = min(i.timestamp for i in items)
-            stop = False
+            complete = stop = False
             if not page.has_next or not page.after:
                 complete = stop = True
             elif page.after in cp["cursors"]:
-                await self.record_error(stage, reason="repeated_cursor", message="Meta returned a cursor it "
-                                        "had already returned; the listing stopped there")
+                self.problem(stage, reason="repeated_cursor", message="Meta returned a cursor it "
+                             "had already returned; the listing stopped there")
                 stop = True
             else:
                 cp["cursors"] = (cp["cursors"] + [page.after])[-MAX_CURSORS_KEPT:]
                 cp["after"] = page.after
-            await self.save(items={"media": len(items)})
+                if mode == "recent" and oldest is not None and window is not None and oldest <= window:
+                    complete = stop = True
+                elif mode == "recent" and cp.get("expect") and cp["read"] >= cp["expect"]:
+                    complete = stop = True  # every post newer than the window start has been read
+                elif mode == "new" and known:
+                    stop = True
+            if complete:
+                records += self._listing_complete(mode, window, lookback)
             if stop:
-                break
-            if mode == "recent" and oldest is not None and window is not None and oldest <= window:
-                complete = True
-                break
-            if mode == "recent" and cp.get("expect") and cp["read"] >= cp["expect"]:
-                complete = True  # every post newer than the window start has been read
-                break
-            if mode == "new" and known:
-                break
-        deleted = 0
-        if complete and mode == "all":
-            deleted = await media_store.mark_deleted(self.store, self.account["_id"], self.run["_id"], now=self.now)
-        elif complete and mode == "recent":
-            # The window starts at the look-back, or strictly after the last post known to
-            # predate the conversion (those are not listed by ``recent``, so not "unseen").
-            deleted = await media_store.mark_deleted(
-                self.store, self.account["_id"], self.run["_id"], now=self.now, since=window,
-                strictly_after=window != lookback,
-            )
-        if deleted:
-            await sync_runs.update(self.store, self.run["_id"], inc={"items.deleted": deleted})
+                cp["listed"] = True
+            yield self.batch(records, items={"media": len(items)})
+
+    @staticmethod
+    def _listing_complete(mode: str, window: datetime | None, lookback: datetime) -> list[SyncRecord]:
+        """A complete listing: the core marks what it did not see as deleted (after the page's
+        media are stored). ``recent``: the window starts at the look-back, or strictly after the
+        last post known to predate the conversion (those are not listed by ``recent``, so not
+        "unseen"). ``new`` stops at known posts: it says nothing about the others."""
+        if mode == "all":
+            return [ListingComplete()]
+        if mode == "recent":
+            return [ListingComplete(since=window, strictly_after=window != lookback)]
+        return []
 
     async def _next_page(self, cp: dict[str, Any], stage: str) -> MediaPage | None:
-        """Read the page at the checkpoint; None when the caller must simply read again."""
+        """Read the page at the checkpoint; None when the caller must save and read again."""
         s = self.settings
         expand = insights.COMMON if cp["expand"] else None
         try:
@@ -205,7 +216,6 @@ class MediaListing:
                 # "Please reduce the amount of data": a smaller page is the retry for it (and for
                 # a plain code-1 hiccup too), so no message text is needed to tell them apart.
                 cp["size"] = max(s.sync_min_page_size, cp["size"] // 2)
-                await self.save()
                 return None
             if not (cp["expand"] and insights.is_item_error(exc)):
                 raise
@@ -213,7 +223,6 @@ class MediaListing:
                 return await self._tail_probe(cp)
             if cp["size"] > 1:
                 cp["size"] = max(1, cp["size"] // 2)
-                await self.save()
                 return None
             await self._isolate(cp, stage)
             return None
@@ -241,7 +250,7 @@ class MediaListing:
             good, lo = page, probe
         tail = plain.items[lo:]
         if tail:
-            await self._posted_before_conversion(tail[0])  # and so is everything older
+            self._posted_before_conversion(tail[0])  # and so is everything older
         cp["size"] = self.settings.sync_page_size
         return MediaPage(items=(good.items if good else []) + tail, after=plain.after, has_next=plain.has_next)
 
@@ -252,36 +261,31 @@ class MediaListing:
             cp["expand"] = False
             return
         item = page.items[0]
-        cutoff = _aware(self.account.get("insights_unavailable_before"))
+        cutoff = self.unavailable_before
         try:
             if cutoff is not None and item.timestamp <= cutoff:
                 raise _KnownUnavailable
             values = await read_insights(self.graph, self.access, item.id, insights.COMMON)
         except _KnownUnavailable:
             # Known to predate the business conversion: recorded without asking again.
-            await media_store.write(self.store, [media_store.item_update(
-                self.account, self.run["_id"], item, followers=self.followers, now=self.now,
-                insight_error=BEFORE_CONVERSION_ERROR)])
+            self.pending.append(media_record(item, insight_error=BEFORE_CONVERSION_ERROR))
             self.counts["insights_unavailable"] += 1
         except GraphError as exc:
             if not insights.is_item_error(exc):
                 raise
             # The item itself cannot answer: record it; the page after it is read expanded again.
-            await media_store.write(self.store, [media_store.item_update(
-                self.account, self.run["_id"], item, followers=self.followers, now=self.now,
-                insight_error=insights.item_error(exc))])
-            await self._note_item_error(item, exc)
+            self.pending.append(media_record(item, insight_error=insights.item_error(exc)))
+            self._note_item_error(item, exc)
         else:
             # The item answers on its own: the host refuses insights expansion. Remember that.
             # With a lifetime: when it ends, the next run probes the expansion again.
-            await self.services.redis.set(EXPANSION_OFF_KEY.format(host=self.host), "1",
-                                          ex=self.settings.sync_expansion_off_seconds)
+            await self.redis.set(EXPANSION_OFF_KEY.format(host=self.host), "1",
+                                 ex=self.settings.sync_expansion_off_seconds)
             log.info("insights expansion refused by host, falling back per item", host=self.host,
                      for_seconds=self.settings.sync_expansion_off_seconds)
             cp["expand"] = False
             item.insights = values
-            await media_store.write(self.store, [media_store.item_update(
-                self.account, self.run["_id"], item, followers=self.followers, now=self.now)])
+            self.pending.append(media_record(item))
             self.counts["insights_per_item"] += 1
         if page.after and page.has_next:
             cp["after"] = page.after
@@ -289,28 +293,24 @@ class MediaListing:
             cp["after_done"] = True
         cp["size"] = self.settings.sync_page_size
         self.counts["media"] += 1
-        await self.save()
 
-    async def _note_item_error(self, item: MediaItem, exc: GraphError) -> None:
+    def _note_item_error(self, item: MediaItem, exc: GraphError) -> None:
         self.counts["insights_unavailable"] += 1
         if exc.subcode == insights.BEFORE_CONVERSION_SUBCODE:
-            await self._posted_before_conversion(item)
+            self._posted_before_conversion(item)
 
-    async def _posted_before_conversion(self, item: MediaItem) -> None:
+    def _posted_before_conversion(self, item: MediaItem) -> None:
         """Everything as old as ``item`` was posted before the conversion too: remember the time
         (later listings size their pages and record those posts without a call)."""
-        self.account["insights_unavailable_before"] = item.timestamp
-        await self.store.accounts.update_one(
-            {"_id": self.account["_id"]}, {"$set": {"insights_unavailable_before": item.timestamp}}
-        )
-        for cp in self.checkpoint.values():
-            if isinstance(cp, dict) and "expand" in cp:
-                cp["expand"] = False
+        self.unavailable_before = item.timestamp
+        self.pending.append(AccountExtra({"insights_unavailable_before": item.timestamp}))
+        self.cp["expand"] = False
 
-    async def _store_page(
-        self, items: list[MediaItem], *, expanded: bool, cutoff: datetime | None, lookback: datetime, stage: str
-    ) -> None:
-        updates = []
+    async def _page_records(
+        self, items: list[MediaItem], *, expanded: bool, lookback: datetime, stage: str
+    ) -> list[SyncRecord]:
+        records: list[SyncRecord] = []
+        cutoff = self.unavailable_before
         for item in items:
             error: dict[str, Any] | None = None
             extras_done = False
@@ -330,13 +330,10 @@ class MediaListing:
                         if not insights.is_item_error(exc):
                             raise
                         error = insights.item_error(exc)
-                        await self._note_item_error(item, exc)
-                        cutoff = self.account.get("insights_unavailable_before")
-            updates.append(media_store.item_update(
-                self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error,
-                extra={"extras_run": self.run["_id"]} if extras_done else None,
-            ))
-        await media_store.write(self.store, updates)
+                        self._note_item_error(item, exc)
+                        cutoff = self.unavailable_before
+            records.append(media_record(item, insight_error=error, extras_read=extras_done))
+        return records
 
     def _extras_window(self) -> tuple[datetime, datetime]:
         """Posts whose per-type extras are read (one call each): older than the 48 h in which

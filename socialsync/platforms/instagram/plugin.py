@@ -65,7 +65,7 @@ class InstagramPlatform(Platform):
         self.connect = InstagramConnect(context)
         self.subscriptions = MetaSubscriptions(context)
         self.inbound = MetaInbound(context.settings)
-        self.sync = InstagramSync()
+        self.sync = InstagramSync(context)
         self.tokens = InstagramTokens(context)
         self.privacy = MetaPrivacy(context.settings)
         self.publish = InstagramPublisher(context)

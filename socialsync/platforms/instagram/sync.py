@@ -1,43 +1,44 @@
-"""One sync run of one Instagram account: stages, resumable from the run's checkpoint.
+"""Instagram's sync stages (`platforms.base.Syncer`): Graph reads in, records and checkpoints out.
 
-A run is a list of stages by kind (``STAGES``). Each stage writes idempotent upserts and saves
-its progress in the run document (``checkpoint``, ``stages_done``) as it goes, so a job that is
-deferred (throttle), retried (transient error) or re-run (worker died) continues where it stopped
-and writes nothing twice. Throttles, transient errors and dead tokens propagate to the job
-(worker/jobs/sync.py), which defers, backs off or marks the account; per-item insight errors
-and missing capabilities are recorded and never fail the run.
+A run is a list of stages by kind (``STAGES``), driven by the core (socialsync/sync/runner.py):
+each stage is an async generator of `SyncBatch`es, and the core stores a batch's records, then
+its checkpoint, so a job that is deferred (throttle), retried (transient error) or re-run
+(worker died) continues where it stopped and writes nothing twice. The stages never touch the
+store: what they need to know about stored media they ask the core's read-only `StoredView`
+(``view``), and what they learn goes back as records (`ProfileRecord`, `MediaRecord`,
+`MediaInsights`, `MetricPoint`, `AudienceRecord`, `ListingComplete`, `AccountExtra`,
+`StageProblem`). Throttles, transient errors and dead tokens propagate to the job
+(worker/jobs/sync.py), after a last batch with the calls and checkpoint reached; per-item
+insight errors are recorded and never fail the run; a stage Meta refuses (``skipped_kinds``)
+is recorded by the core and the run goes on.
 
 The media listing (and why it costs so few calls) is in ``media_listing.py``.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from socialsync.context import Services
-from socialsync.logs import get_logger
+from socialsync.platforms.base import (
+    AccountRef, AudienceRecord, MediaInsights, MetricPoint, PlatformContext, ProfileRecord, StageProblem, StoredView,
+    SyncBatch, SyncRecord,
+)
 from socialsync.platforms.instagram import audience as audience_api
 from socialsync.platforms.instagram import insights
-from socialsync.platforms.instagram.access import AccountAccess, access_for
+from socialsync.platforms.instagram.access import AccountAccess
 from socialsync.platforms.instagram.client import GraphClient
 from socialsync.platforms.instagram.errors import ErrorKind, GraphError
 from socialsync.platforms.instagram.limits import graph_host
 from socialsync.platforms.instagram.media import read_insights, read_page
-from socialsync.platforms.instagram.media_listing import MAX_CURSORS_KEPT, MediaListing
-from socialsync.store import audience as audience_store
-from socialsync.store import media as media_store
-from socialsync.store import metrics as metrics_store
-from socialsync.store import sync_runs
-from socialsync import clock
+from socialsync.platforms.instagram.media_listing import MAX_CURSORS_KEPT, MediaListing, _aware, media_record
 
-log = get_logger(__name__)
-
-EXTRAS_BATCH = 20  # extras written (and progress saved) together
+EXTRAS_BATCH = 20  # extras stored (and progress saved) together
 STAGES: dict[str, tuple[str, ...]] = {
     "full": ("profile", "media_all", "extras", "account_insights", "audience", "stories"),
     "recent": ("profile", "media_recent"),
@@ -49,127 +50,110 @@ STAGES: dict[str, tuple[str, ...]] = {
 
 
 class InstagramSync:
-    """The plugin's sync part (transitional `socialsync.sync.runner.StoringSyncer`: the stages
-    below still write through socialsync.store themselves)."""
+    """The plugin's `Syncer`: one `StageRun` per stage the core asks for."""
 
-    async def run(
-        self, services: Services, account: dict[str, Any], run: dict[str, Any],
-        heartbeat: Callable[[], Awaitable[None]],
-    ) -> str:
-        access = access_for(account, services.settings, services.cipher)  # AccountUnavailable
-        return await AccountSync(services, account, run, access, heartbeat=heartbeat).execute()
+    # Meta answers a capability the account lacks (scope not granted, fewer than 100 followers…)
+    # with permission / parameter / unknown errors: the core records them and goes on.
+    skipped_kinds = frozenset({ErrorKind.PERMISSION, ErrorKind.INVALID_PARAMETER, ErrorKind.UNKNOWN,
+                               ErrorKind.CAPABILITY_MISSING})
+    refresh_refused_token = False  # a refused Meta token cannot be refreshed: reconnect
+
+    def __init__(self, context: PlatformContext) -> None:
+        self.context = context
+
+    def stage(
+        self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any], state: Mapping[str, Any],
+        now: datetime, view: StoredView | None = None,
+    ) -> AsyncIterator[SyncBatch]:
+        if view is None:
+            raise ValueError("Instagram's stages read the core's stored view: pass view=")
+        run = StageRun(self.context, account, checkpoint=checkpoint, now=now, view=view)
+        body = getattr(run, f"stage_{name}", None)
+        if body is None:
+            raise ValueError(f"instagram has no sync stage {name!r}")
+        return run.guarded(body())
 
 
-class AccountSync(MediaListing):
-    """Runs the stages of one run for one account (see module docstring)."""
+def _access(account: AccountRef, settings: Any) -> AccountAccess:
+    host = settings.ig_graph if account.login == "instagram" else settings.fb_graph
+    return AccountAccess(account_id=account.id, tenant_id=account.tenant_id, ig_user_id=account.external_id,
+                         login=account.login, base=f"{host}/{settings.graph_version}",
+                         token=account.credentials.access_token)
 
-    def __init__(
-        self, services: Services, account: dict[str, Any], run: dict[str, Any], access: AccountAccess,
-        heartbeat: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.services = services
-        self.settings = services.settings
-        self.store = services.store
+
+class StageRun(MediaListing):
+    """One stage of one run for one account (see module docstring): its Graph client (every
+    answered call counted into the next batch), its checkpoint ``cp``, and the records and item
+    counts gathered since the last batch."""
+
+    def __init__(self, context: PlatformContext, account: AccountRef, *, checkpoint: Mapping[str, Any],
+                 now: datetime, view: StoredView) -> None:
+        self.settings = context.settings
+        self.redis = context.redis
         self.account = account
-        self.run = run
-        self.access = access
-        self.heartbeat = heartbeat
-        self.now = clock.now()
-        self.calls = 0  # answered calls not yet added to the run document
-        self.counts: Counter[str] = Counter()  # item counts not yet added to the run document
-        self.partial = bool(run.get("errors"))
-        self.followers: int | None = (account.get("profile") or {}).get("followers_count")
-        self.media_count: int | None = None  # read by this run's profile stage
-        self.host = graph_host(httpx.URL(access.base))
-        assert services.governor is not None
-        governor = services.governor
+        self.view = view
+        self.now = now
+        self.access = _access(account, context.settings)
+        self.cp: dict[str, Any] = copy.deepcopy(dict(checkpoint))
+        self.calls = 0  # answered calls not yet in a batch
+        self.counts: Counter[str] = Counter()  # item counts not yet in a batch
+        self.pending: list[SyncRecord] = []  # records not yet in a batch
+        self.media_count: int | None = (account.profile or {}).get("media_count")
+        self.unavailable_before: datetime | None = _aware(account.extra.get("insights_unavailable_before"))
+        self.host = graph_host(httpx.URL(self.access.base))
 
         async def counted(response: httpx.Response) -> None:
             self.calls += 1
 
-        self.graph = GraphClient(services.http, governor=governor, on_answer=counted)
+        self.graph = GraphClient(context.http, governor=context.governor, on_answer=counted)
 
     # --- bookkeeping ----------------------------------------------------------------------------
-    @property
-    def checkpoint(self) -> dict[str, Any]:
-        return self.run.setdefault("checkpoint", {})
-
-    async def save(self, stage: str | None = None, items: dict[str, int] | None = None) -> None:
-        """Persist the checkpoint, the calls spent and item counts (one write)."""
-        set_: dict[str, Any] = {"checkpoint": self.checkpoint, "updated_at": clock.now()}
-        inc: dict[str, Any] = {"api_calls": self.calls}
+    def batch(self, records: list[SyncRecord] | None = None, items: dict[str, int] | None = None) -> SyncBatch:
+        """What is gathered since the last batch, with the checkpoint as it stands now."""
         self.counts.update(items or {})
-        for name, count in self.counts.items():
-            if count:
-                inc[f"items.{name}"] = count
+        out = SyncBatch(records=[*self.pending, *(records or [])], checkpoint=copy.deepcopy(self.cp),
+                        calls=self.calls, items={k: v for k, v in self.counts.items() if v})
+        self.pending, self.calls = [], 0
         self.counts.clear()
-        if stage is not None:
-            self.run.setdefault("stages_done", []).append(stage)
-            set_["stages_done"] = self.run["stages_done"]
-        await sync_runs.update(self.store, self.run["_id"], set_=set_, inc=inc)
-        self.calls = 0
-        if self.heartbeat is not None:
-            await self.heartbeat()
+        return out
 
-    async def record_error(self, stage: str, exc: GraphError | None = None, **extra: Any) -> None:
-        self.partial = True
-        error = {"stage": stage, "at": clock.now(), **extra}
-        if exc is not None:
-            error.update(exc.describe())
-        await sync_runs.add_error(self.store, self.run["_id"], error)
+    def problem(self, stage: str, exc: GraphError | None = None, **details: Any) -> None:
+        self.pending.append(StageProblem(stage, details, exc))
 
-    # --- the run ---------------------------------------------------------------------------------
-    async def execute(self) -> str:
-        """Run the remaining stages; returns the final status (success / partial)."""
-        for stage in STAGES[self.run["kind"]]:
-            if stage in self.run.get("stages_done", []):
-                continue
-            try:
-                await getattr(self, f"stage_{stage}")()
-            except GraphError as exc:
-                if exc.kind not in (ErrorKind.PERMISSION, ErrorKind.INVALID_PARAMETER, ErrorKind.UNKNOWN):
-                    await self.save()
-                    raise
-                # The capability is missing (scope not granted, fewer than 100 followers…):
-                # record it on the run and the account, and go on with the next stage.
-                await self.record_error(stage, exc)
-                await self.store.accounts.update_one(
-                    {"_id": self.account["_id"]},
-                    {"$set": {f"capabilities.{stage}": {"available": False, "code": exc.code,
-                                                        "message": exc.message, "at": self.now}}},
-                )
-            except BaseException:
-                await self.save()
-                raise
-            await self.save(stage)
-        return "partial" if self.partial else "success"
+    async def guarded(self, body: AsyncIterator[SyncBatch]) -> AsyncIterator[SyncBatch]:
+        """The stage's batches, then one with what is left (calls, counts, problems). On an error
+        (throttle, transient, dead token) that last batch comes first - the calls spent and the
+        checkpoint reached are kept - then the error."""
+        try:
+            async for batch in body:
+                yield batch
+        except Exception:
+            yield self.batch()
+            raise
+        if self.calls or self.counts or self.pending:
+            yield self.batch()
 
     # --- profile --------------------------------------------------------------------------------
-    async def stage_profile(self) -> None:
+    async def stage_profile(self) -> AsyncIterator[SyncBatch]:
         profile = await audience_api.read_profile(self.graph, self.access)
         figures = {k: profile[k] for k in ("followers_count", "follows_count", "media_count") if k in profile}
-        self.followers = figures.get("followers_count", self.followers)
-        self.media_count = figures.get("media_count")
-        set_: dict[str, Any] = {f"profile.{k}": v for k, v in figures.items()}
+        fields: dict[str, Any] = dict(figures)
         for key in ("username", "name", "profile_picture_url", "biography", "website"):
             if key in profile:
-                set_["profile." + key if key in ("biography", "website") else key] = profile[key]
-        set_["profile_synced_at"] = self.now
-        await self.store.accounts.update_one({"_id": self.account["_id"]}, {"$set": set_})
+                fields[key] = profile[key]
         # One point per figure per run: the run's creation time keys it, so a re-run rewrites it.
-        created = self.run["created_at"]
-        at = created.replace(microsecond=created.microsecond // 1000 * 1000)  # MongoDB keeps ms
-        await metrics_store.write(self.store, [
-            metrics_store.point(self.account, name, at, value, source="profile") for name, value in figures.items()
-        ])
+        at = self.view.run_started_at
+        yield self.batch([ProfileRecord(fields), *(
+            MetricPoint(name, at, value, source="profile") for name, value in figures.items())])
 
     # --- per-type extras ----------------------------------------------------------------------------
-    async def stage_extras(self) -> None:
-        """The per-type extras of recent media, one call each; written in one bulk write with the
-        progress save every EXTRAS_BATCH items (a re-run re-reads only those not yet written)."""
+    async def stage_extras(self) -> AsyncIterator[SyncBatch]:
+        """The per-type extras of recent media, one call each; stored with the progress every
+        EXTRAS_BATCH items (a re-run re-reads only those not yet stored: the view leaves out
+        what this run already read)."""
         since, until = self._extras_window()
-        updates = []
-        for doc in await media_store.needing_extras(self.store, self.account["_id"], self.run["_id"], since, until):
+        records: list[SyncRecord] = []
+        for doc in await self.view.needing_extras(since, until):
             metrics = insights.extras_for(doc.get("media_product_type"))
             if not metrics:
                 continue
@@ -180,23 +164,25 @@ class AccountSync(MediaListing):
                 if not insights.is_item_error(exc):
                     raise
                 values, error = {}, insights.item_error(exc)
-            updates.append(media_store.insights_update(doc, values, now=self.now, run_id=self.run["_id"],
-                                                       error=error, followers=self.followers))
-            if len(updates) == EXTRAS_BATCH:
-                await media_store.write(self.store, updates)
-                await self.save(items={"extras": len(updates)})
-                updates = []
-        await media_store.write(self.store, updates)
-        await self.save(items={"extras": len(updates)})
+            basis = {k: doc[k] for k in ("like_count", "comments_count", "insights") if k in doc}
+            records.append(MediaInsights(doc["external_id"], values, error=error, basis=basis))
+            if len(records) == EXTRAS_BATCH:
+                yield self.batch(records, items={"extras": len(records)})
+                records = []
+        yield self.batch(records, items={"extras": len(records)})
 
     # --- account insights and audience --------------------------------------------------------------
-    async def stage_account_insights(self) -> None:
+    async def stage_account_insights(self) -> AsyncIterator[SyncBatch]:
         """Daily series and yesterday's totals, each value labelled with the Pacific day Meta
-        measured (insight_days.py). Written per metric, so a resumed stage loses nothing."""
-        days = self.settings.sync_account_insights_days if self.run["kind"] == "full" else 3
-        cp = self.checkpoint.setdefault("account_insights", {"done": []})
-        await metrics_store.drop_unlabelled_insights(self.store, self.account["_id"])
-        written = 0
+        measured (insight_days.py); stored per metric, so a resumed stage loses nothing (the core
+        drops points stored before days were labelled)."""
+        days = self.settings.sync_account_insights_days if self.view.run_kind == "full" else 3
+        cp = self.cp
+        cp.setdefault("done", [])
+
+        def points(metric: str, series: list[tuple[datetime, float]]) -> list[SyncRecord]:
+            return [MetricPoint(metric, ts, v, source="insights", day=True) for ts, v in series]
+
         todo = tuple(m for m in audience_api.SERIES_METRICS if m not in cp["done"])
         if len(todo) > 1:  # all series in one call; if one is refused, each is read alone below
             try:
@@ -205,12 +191,9 @@ class AccountSync(MediaListing):
                 if exc.kind is not ErrorKind.PERMISSION:
                     raise
             else:
-                for metric, series in together.items():
-                    await metrics_store.write(self.store, [
-                        metrics_store.point(self.account, metric, ts, v, source="insights", day=True)
-                        for ts, v in series])
-                    written += len(series)
+                records = [p for metric, series in together.items() for p in points(metric, series)]
                 cp["done"] += list(todo)
+                yield self.batch(records, items={"metric_points": len(records)})
         for metric in audience_api.SERIES_METRICS:
             if metric in cp["done"]:
                 continue
@@ -219,39 +202,35 @@ class AccountSync(MediaListing):
             except GraphError as exc:
                 if exc.kind is not ErrorKind.PERMISSION:
                     raise
-                await self.record_error("account_insights", exc, metric=metric)
+                self.problem("account_insights", exc, metric=metric)
                 series = []
-            await metrics_store.write(self.store, [
-                metrics_store.point(self.account, metric, ts, v, source="insights", day=True) for ts, v in series])
-            written += len(series)
             cp["done"].append(metric)
+            yield self.batch(points(metric, series), items={"metric_points": len(series)})
         day, totals = await audience_api.read_day_totals(self.graph, self.access, now=self.now)
-        await metrics_store.write(self.store, [
-            metrics_store.point(self.account, m, day, v, source="insights", day=True) for m, v in totals.items()])
-        await self.save(items={"metric_points": written + len(totals)})
+        yield self.batch([MetricPoint(m, day, v, source="insights", day=True) for m, v in totals.items()],
+                         items={"metric_points": len(totals)})
 
-    async def stage_audience(self) -> None:
-        cp = self.checkpoint.setdefault("audience", {"done": []})
+    async def stage_audience(self) -> AsyncIterator[SyncBatch]:
+        cp = self.cp
+        cp.setdefault("done", [])
         for breakdown in audience_api.BREAKDOWNS:
             if breakdown in cp["done"]:
                 continue
             result = await audience_api.read_demographics(self.graph, self.access, breakdown)
-            for metric, values in result.items():
-                await audience_store.put(self.store, self.account, metric, breakdown, audience_api.TIMEFRAME,
-                                         values, taken_at=self.now)
             cp["done"].append(breakdown)
-            await self.save(items={"audience": len(result)})
+            yield self.batch([AudienceRecord(breakdown, values, self.now, metric=metric, timeframe=audience_api.TIMEFRAME)
+                              for metric, values in result.items()], items={"audience": len(result)})
 
     # --- stories ------------------------------------------------------------------------------------
-    async def stage_stories(self) -> None:
+    async def stage_stories(self) -> AsyncIterator[SyncBatch]:
         """Every live story, page by page until ``paging.next`` is absent (with the media
         listing's repeated-cursor guard), each with its insights (one call per story)."""
-        cp = self.checkpoint.setdefault("stories", {})
+        cp = self.cp
         cp.setdefault("cursors", [])
         while True:
             page = await read_page(self.graph, self.access, edge="stories", after=cp.get("after"), limit=100,
                                    expand_metrics=None)
-            updates = []
+            records: list[SyncRecord] = []
             for item in page.items:
                 error = None
                 try:
@@ -260,17 +239,15 @@ class AccountSync(MediaListing):
                     if not insights.is_item_error(exc):
                         raise
                     error = insights.item_error(exc)
-                updates.append(media_store.item_update(
-                    self.account, self.run["_id"], item, followers=self.followers, now=self.now, insight_error=error))
-            await media_store.write(self.store, updates)
+                records.append(media_record(item, insight_error=error))
             stop = not page.has_next or not page.after
             if not stop and page.after in cp["cursors"]:
-                await self.record_error("stories", reason="repeated_cursor", message="Meta returned a stories "
-                                        "cursor it had already returned; the listing stopped there")
+                self.problem("stories", reason="repeated_cursor", message="Meta returned a stories "
+                             "cursor it had already returned; the listing stopped there")
                 stop = True
             elif not stop:
                 cp["cursors"] = (cp["cursors"] + [page.after])[-MAX_CURSORS_KEPT:]
                 cp["after"] = page.after
-            await self.save(items={"stories": len(updates)})
+            yield self.batch(records, items={"stories": len(records)})
             if stop:
                 return

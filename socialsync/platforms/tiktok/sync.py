@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from socialsync.platforms.base import AccountRef, MediaRecord, MetricPoint, ProfileRecord, SyncBatch
+from socialsync.platforms.base import AccountRef, MediaRecord, MetricPoint, ProfileRecord, StoredView, SyncBatch
 from socialsync.platforms.tiktok.client import TikTokClient
 from socialsync.platforms.tiktok.profile import COUNT_METRICS, profile_fields, profile_from_user
 
@@ -83,7 +83,7 @@ class TikTokSync:
 
     def stage(
         self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any], state: Mapping[str, Any],
-        now: datetime,
+        now: datetime, view: StoredView | None = None,  # nothing stored to ask
     ) -> AsyncIterator[SyncBatch]:
         if name == "profile":
             return self._profile(account, now)

@@ -25,6 +25,7 @@ from socialsync.platforms.base import (
     MetricPoint,
     PlatformError,
     ProfileRecord,
+    StoredView,
     SyncBatch,
 )
 from socialsync.platforms.youtube import analytics, reads
@@ -57,7 +58,8 @@ class ChannelSyncer:
         self.p = parts
 
     def stage(self, account: AccountRef, name: str, *, checkpoint: Mapping[str, Any],
-              state: Mapping[str, Any] | None = None, now: datetime) -> AsyncIterator[SyncBatch]:
+              state: Mapping[str, Any] | None = None, now: datetime,
+              view: StoredView | None = None) -> AsyncIterator[SyncBatch]:  # nothing stored to ask
         runner = {
             "channel": self._channel, "videos": self._videos,
             "videos_all": self._videos_all, "videos_new": self._videos_new,
