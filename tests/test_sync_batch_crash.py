@@ -90,3 +90,34 @@ async def test_a_crash_between_a_batch_and_its_checkpoint_redoes_only_that_batch
     assert sorted(pages.values()) == [1, 2, 2] and pages[None] == 2, pages
     done = await sync_runs.get(store, run["_id"])
     assert done["checkpoint"]["media_all"]["listed"] is True
+
+
+async def test_a_run_the_previous_release_left_mid_listing_continues_from_its_checkpoint(env: Env) -> None:
+    """Upgrade path: a run whose stages wrote through the store themselves (the release before)
+    left its checkpoint in the same shape (``checkpoint.<stage>``, ``stages_done``): the new
+    stages continue it - no page read again, nothing of it marked deleted."""
+    await seed_media(env, count=30, before_conversion=0)
+    env.settings.sync_page_size = 10
+    tenant, account_id = await connected(env)
+    await env.run_worker()  # the first full sync, three pages
+    cursors = [a for a in _media_pages(await graph_calls(env)) if a]
+    assert len(cursors) == 2
+    store = env.services.store
+    run, _ = await sync_runs.start_or_join(store, await account_store.get(store, account_id), "full", "test")
+    # As the previous release left it: profile done, the listing's first page stored with the
+    # run's id and checkpointed, then the worker died.
+    newest = [d["_id"] async for d in store["media"].find({"account_id": account_id}).sort("timestamp", -1).limit(10)]
+    await store["media"].update_many({"_id": {"$in": newest}}, {"$set": {"last_seen_run": run["_id"]}})
+    await sync_runs.update(store, run["_id"], set_={"status": "running", "stages_done": ["profile"], "checkpoint": {
+        "media_all": {"expand": True, "cursors": [cursors[0]], "pages": 1, "read": 10, "size": 10,
+                      "after": cursors[0]}}})
+    calls_before = len(await graph_calls(env))
+    r = await env.http.post(f"/v1/accounts/{account_id}/sync", headers=env.auth(tenant), json={"kind": "full"})
+    assert r.status_code == 202 and r.json()["run_id"] == run["_id"], r.text  # joins the run in flight
+    await env.run_worker()
+    done = await sync_runs.get(store, run["_id"])
+    assert done["status"] == "success", done
+    assert _media_pages((await graph_calls(env))[calls_before:]) == cursors  # pages 2 and 3 only
+    stored = await stored_media(env, account_id)
+    assert len(stored) == 30 and not any(d["deleted"] for d in stored.values())
+    assert all(d["last_seen_run"] == run["_id"] for d in stored.values())
