@@ -227,3 +227,36 @@ async def test_a_spam_block_waits_then_fails_with_metas_code_and_subcode(env: En
     assert (out["error"]["platform_code"], out["error"]["platform_subcode"]) == (4, 2207051)
     assert len(await _requests(env, "POST", "/media_publish")) == 2  # one deferral, then the final refusal
     assert not await published_log(env)
+
+
+async def test_only_the_publish_call_is_marked_in_flight(env: Env, instant: None) -> None:
+    """The in-flight mark costs a write per step: Instagram asks for it only where a dead
+    worker leaves the outcome in doubt (media_publish). While a container is being created the
+    post is not marked; while media_publish is in flight it is."""
+    import asyncio  # noqa: PLC0415
+
+    await sandbox_knobs(env, image_processing={"kind": "fixed", "low": 0.0})
+    tenant, account_id = await connected(env)
+    post_id = await post(env, tenant, account_id, BODIES["image"])
+    await _step_until(env, post_id, "creating")
+    for path, step in (("*/media", "creating"), ("*/media_publish", "publishing")):
+        if step == "publishing":
+            await _step_until(env, post_id, "publishing")
+        # the call is held at the platform's door (count 2: the rule stays listed with its hits)
+        await add_fault(env, method="POST", path=path, delay_seconds=2.0, phase="before", count=2)
+        run = PublishRun(env.services, await stored(env, post_id))
+        account = await fresh_ref(env.services, account_id)
+        assert account is not None
+        task = asyncio.create_task(run.step(account))
+        for _ in range(250):
+            faults = (await env.sandbox.get("/_sandbox/faults")).json()["faults"]
+            if faults and faults[0]["hits"]:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the step never reached the platform")
+        held = await stored(env, post_id)
+        assert held["step"] == step and held["step_in_flight"] is (step == "publishing"), held
+        (await env.sandbox.delete("/_sandbox/faults")).raise_for_status()
+        await task
+    assert len(await published_log(env)) == 1

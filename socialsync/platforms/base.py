@@ -265,7 +265,10 @@ class Publisher(Protocol):
       once the core stops retrying it (default: ``platform_error``);
     - ``async quota_left(account, at, own_posts) -> PublishQuota``: what a dry run of
       ``POST /v1/accounts/{id}/posts`` answers about the platform's publishing quota at ``at``
-      (without calling the platform); without it the dry run answers ``quota_left: null``.
+      (without calling the platform); without it the dry run answers ``quota_left: null``;
+    - ``guarded_steps: frozenset[str] | None`` (default None: every step): the steps whose
+      ``interrupted`` flag the plugin reads. Only those are marked in flight before they act (one
+      storage write each); any other step runs at once and is simply run again if its worker dies.
 
     The post route (webhooks/routes/post_create.py) reads the body once for every platform; a
     platform whose body has a fixed shape declares it as ``Platform.post_request_model`` (checked

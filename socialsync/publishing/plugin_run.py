@@ -4,7 +4,9 @@
 The post keeps the core ``state`` (what the CRM sees, what cancel and the sweep read) beside the
 platform's own ``step`` and ``platform_fields``. One step of the plugin:
 
-1. mark it in flight (``step_in_flight``, a compare-and-set under the tick: also the heartbeat);
+1. mark it in flight (``step_in_flight``, a compare-and-set under the tick: also the heartbeat) -
+   only the publisher's ``guarded_steps`` when it names them (the steps whose ``interrupted`` it
+   reads; Instagram: the publish call), so a poll or a container creation costs no extra write;
 2. ``advance(account, view, now)`` with ``view = {"state": step, "request", "interrupted",
    **platform_fields}``; ``interrupted`` is true when an earlier try of a step started and never
    recorded its outcome (its worker died, or its job was superseded): the plugin must then let
@@ -163,7 +165,9 @@ class PublishRun(PostRun):
             return await self.fail("capability_unavailable", "This platform cannot publish.", caller_can_fix=False)
         step = step_of(self.post)
         interrupted = bool(self.post.get("step_in_flight"))
-        await self.cas((self.post["state"],), {"step_in_flight": True})
+        guarded = getattr(publisher, "guarded_steps", None)
+        if guarded is None or step in guarded:  # the plugin asks whether this step was cut short
+            await self.cas((self.post["state"],), {"step_in_flight": True})
         view = self.view(self.post, interrupted=interrupted)
         for attempt in (1, 2):
             try:

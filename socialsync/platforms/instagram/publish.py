@@ -70,6 +70,9 @@ class InstagramPublisher(Settling):
                    "ready": "ready", "publishing": "publishing", "reconcile": "publishing"}
     # Meta cannot refresh a token it refused (refreshing needs a valid one): reconnect.
     refresh_refused_token = False
+    # Only the publish call is ever in doubt after a dead worker: any other step is run again
+    # (a container created by a killed step is an orphan, never recorded, never published).
+    guarded_steps = frozenset({"publishing"})
 
     def __init__(self, context: PlatformContext) -> None:
         self.context = context

@@ -73,6 +73,7 @@ class TikTokPublisher:
     step_states = {"queued": "scheduled", "ready": "publishing", "initialised": "publishing",
                    "reconcile": "publishing", "processing": "publishing"}
     nudge_field = "tiktok_publish_id"  # a post.publish.* webhook's publish_id polls that post now
+    guarded_steps = frozenset({"ready", "initialised", "processing"})  # the steps advance reads `interrupted` in
 
     def __init__(self, client: TikTokClient, http: httpx.AsyncClient, settings: TikTokSettings) -> None:
         self._client = client
