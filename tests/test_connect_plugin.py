@@ -177,6 +177,8 @@ async def test_any_plugin_connects_through_the_one_driver_and_its_choice_page(en
     assert await env.services.store.accounts.count_documents({}) == 2
     # no platform connects through a flow nobody declares
     assert (await env.http.get("/oauth/gamma/callback", params={"state": "x"})).status_code == 404
+    wrong = await env.http.post("/oauth/alpha/callback")  # a known flow, another method: 4xx, never 5xx
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
 
 
 async def test_subscriptions_part_is_driven_by_the_core_job_pair(env: Env) -> None:

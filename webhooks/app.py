@@ -3,14 +3,13 @@
 The root app holds the middlewares (they wrap every sub-app's handlers too), the services and
 ``/healthz``, ``/readyz``, ``/metrics``, ``/data-deletion/{code}``. Three sub-apps:
 - ``/v1``: the CRM API (every route in ``/v1/openapi.json``);
-- ``/oauth``: the browser's callbacks, ``/oauth/{platform}/callback`` (and Facebook's page picker);
+- ``/oauth``: the browser's callbacks, ``/oauth/{flow}/callback`` and choices ``/oauth/{flow}/select``
+  of every platform's connect flows (``routes/oauth.py``);
 - ``/webhooks``: platform deliveries, ``/webhooks/{source}`` (and Meta's privacy callbacks).
 Route modules keep writing full paths (``/v1/accounts``); ``SUBAPPS`` decides where each route
 lives by its prefix. ``/webhooks/{source}`` dispatches to the plugin registry
-(``routes/meta_webhooks.py``: ``Registry.for_source``). An OAuth callback that no module serves
-falls through to ``/oauth/{platform}/callback`` here, which answers with the registry's view: 404
-``unknown_platform`` for a name it does not know, 501 ``not_wired`` for a registered plugin whose
-callback is not mounted yet — the seam for the generic ``connect.callback`` dispatch.
+(``routes/meta_webhooks.py``: ``Registry.for_source``). A callback of a flow no platform declares is 404
+``unknown_platform``; another method than GET on a known one is 405.
 Another area mounts its own sub-app with ``mount(app, "/ops", sub)`` (it shares the root's keys).
 """
 
@@ -23,12 +22,11 @@ from aiohttp import web
 
 from socialsync.config import Settings
 from socialsync.context import open_services
-from socialsync.platforms import registry
 from webhooks import metrics, openapi
 from webhooks.console import build_console
 from webhooks.auth import auth_middleware
 from webhooks.boundary import encoding_middleware
-from webhooks.errors import ApiError, error_middleware
+from webhooks.errors import error_middleware
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.params import path_middleware
 from webhooks.routes import accounts, admin, connect, oauth, ops
@@ -41,8 +39,8 @@ from webhooks.routes import metrics as metrics_routes
 from webhooks.routes import platform_quota
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
-# oauth's /oauth/{flow}/callback serves every platform's connect flow (the seam below then
-# answers only other methods); every webhook source is served by meta_webhooks.
+# oauth's /oauth/{flow}/callback serves every platform's connect flow; every webhook source is
+# served by meta_webhooks.
 ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
 SUBAPPS = ("/v1", "/oauth", "/webhooks")
 
@@ -79,27 +77,6 @@ def _split(modules: Iterable[ModuleType]) -> dict[str, list[web.RouteDef]]:
     return placed
 
 
-def _known(name: str) -> bool:
-    if name in registry.PLATFORMS:
-        return True
-    return any(registry.plugin_class(p).spec.webhook_source == name for p in registry.PLATFORMS)
-
-
-def _platform_seam(kind: str, param: str, path: str) -> web.RouteTableDef:
-    """``path`` (``/{platform}/callback``, ``/{source}``) for names no route module serves."""
-    table = web.RouteTableDef()
-
-    async def unserved(request: web.Request) -> web.Response:
-        name = request.match_info[param]
-        if not _known(name):
-            raise ApiError(404, "unknown_platform", f"No platform or webhook source named {name!r}.")
-        raise ApiError(501, "not_wired", f"The {kind} of {name!r} is not served yet.")
-
-    table.get(path)(unserved)
-    table.post(path)(unserved)
-    return table
-
-
 def build_app(settings: Settings) -> web.Application:
     app = web.Application(
         # Order matters: errors become the JSON shape; bytes are checked before the API key
@@ -114,12 +91,9 @@ def build_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_services_ctx)
     placed = _split(ROUTE_MODULES)
     app.router.add_routes(placed[""])
-    seams = {"/oauth": _platform_seam("OAuth callback", "platform", "/{platform}/callback")}
     for prefix in SUBAPPS:
         sub = web.Application(client_max_size=settings.max_body_bytes)
         sub.router.add_routes(placed[prefix])
-        if prefix in seams:
-            sub.router.add_routes(seams[prefix])
         mount(app, prefix, sub)
     app.add_subapp("/ops", build_console())  # the ops console (webhooks/console/)
     return app

@@ -35,7 +35,8 @@ class StoredToken(BaseModel):
 
 
 class ConnectedAccount(BaseModel):
-    """What a completed OAuth flow hands to the store."""
+    """A connected account in the stored shape (seeds: benches, scale tests). Connect flows hand
+    the store a platform's `NewAccount` instead (``upsert_new``)."""
 
     tenant_id: str
     platform: str = "instagram"
@@ -82,7 +83,8 @@ class AccountOut(BaseModel):
     updated_at: datetime
     disconnected_at: datetime | None = None
     webhook_subscription: dict[str, Any] | None = Field(
-        default=None, description="Meta webhook subscription: status, fields, error, at (issue 4)."
+        default=None, description="The platform's webhook subscription of the account (the plugin's `subscriptions`): "
+        "status, fields, error, at."
     )
     sync: dict[str, Any] | None = Field(
         default=None,

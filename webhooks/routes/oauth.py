@@ -121,6 +121,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
     raise await _store_and_return(request, flow, state, accounts[0])
 
 
+@routes.post("/oauth/{flow}/callback")
+async def callback_other_method(request: web.Request) -> web.Response:
+    _flow(request)  # 404 unknown_platform for a flow no platform declares
+    raise ApiError(405, "method_not_allowed", "OAuth callbacks are GET requests.")
+
+
 def _split_pending(raw: str) -> tuple[OAuthState, dict[str, Any]]:
     kept = json.loads(raw)
     return OAuthState.model_validate(kept.pop("state")), kept
