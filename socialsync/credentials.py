@@ -11,6 +11,7 @@ from typing import Any
 
 from socialsync.crypto import TokenCipher
 from socialsync.platforms.base import AccountRef, AccountUnavailable, Credentials
+from socialsync.store.migrations import platform_of
 
 EXTRA_FIELDS = ("page_id", "page_name", "platform_user_id", "insights_unavailable_before", "platform_data")
 
@@ -36,7 +37,7 @@ def account_ref(account: dict[str, Any], cipher: TokenCipher, *, require_active:
             f"account {account.get('_id')} is {account.get('status')}: {account.get('status_reason') or 'no token'}"
         )
     return AccountRef(
-        id=account["_id"], tenant_id=account["tenant_id"], platform=account.get("platform") or "instagram",
+        id=account["_id"], tenant_id=account["tenant_id"], platform=platform_of(account),
         login=account.get("login") or "", external_id=account["external_id"],
         credentials=credentials_of(account["token"], cipher, tuple(account.get("scopes") or ())),
         profile=account.get("profile") or {},

@@ -13,6 +13,7 @@ from typing import Any
 
 from socialsync.platforms.base import Change
 from socialsync.store.comments import CommentIn
+from socialsync.store.migrations import platform_of
 
 
 def from_change(change: Change, owners: Iterable[Mapping[str, Any]], *, default_time: datetime) -> Iterator[CommentIn]:
@@ -20,7 +21,7 @@ def from_change(change: Change, owners: Iterable[Mapping[str, Any]], *, default_
     d = change.data
     for acc in owners:
         yield CommentIn(
-            account_id=acc["_id"], tenant_id=acc["tenant_id"], platform=acc.get("platform") or "instagram",
+            account_id=acc["_id"], tenant_id=acc["tenant_id"], platform=platform_of(acc),
             comment_id=d["id"], text=d.get("text"),
             from_id=d.get("from_id"), from_username=d.get("from_username"), media_id=d.get("media_id"),
             media_product_type=d.get("media_product_type"), parent_id=d.get("parent_id"),

@@ -20,6 +20,7 @@ from socialsync.context import Services
 from socialsync.crm_events import ledger
 from socialsync.store import Store
 from socialsync.store import webhook_endpoints
+from socialsync.store.migrations import platform_of
 from socialsync import clock
 
 COLLECTION = ledger.COLLECTION
@@ -142,7 +143,7 @@ async def emit_account_event(services: Services, account_id: str, event_type: st
     moment = account.get("disconnected_at") if event_type == "account.disconnected" else account.get("connected_at")
     data = {
         "account_id": account_id,
-        "platform": account.get("platform", "instagram"),
+        "platform": platform_of(account),
         "external_id": account.get("external_id"),
         "username": account.get("username"),
         "status": account.get("status"),

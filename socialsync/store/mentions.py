@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from socialsync.store import Store
 from socialsync.store.comments import MENTIONS
+from socialsync.store.migrations import platform_of
 
 
 class BadCursor(ValueError):
@@ -64,7 +65,7 @@ async def ensure_sort_keys(store: Store, account_id: str) -> None:
 
 
 class MentionUser(BaseModel):
-    username: str | None = Field(default=None, description="Who mentioned the account, when Meta says")
+    username: str | None = Field(default=None, description="Who mentioned the account, when the platform says")
 
 
 class MentionOut(BaseModel):
@@ -80,7 +81,7 @@ class MentionOut(BaseModel):
     user: MentionUser
     permalink: str | None = None
     timestamp: datetime = Field(description="When the mention was made (or received, if not resolved)")
-    resolved: bool = Field(description="False: stored as Meta delivered it, without a lookup")
+    resolved: bool = Field(description="False: stored as the platform delivered it, without a lookup")
     received_at: datetime | None = None
 
     @classmethod
@@ -88,7 +89,7 @@ class MentionOut(BaseModel):
         # The mentioning user: the comment's author, or for a caption the media's owner.
         username = doc.get("username") or (doc.get("media_owner_username") if doc.get("kind") == "media" else None)
         return cls(
-            id=doc["_id"], account_id=doc["account_id"], platform=doc.get("platform", "instagram"),
+            id=doc["_id"], account_id=doc["account_id"], platform=platform_of(doc),
             kind=doc.get("kind", "comment"), media_id=doc["media_id"], comment_id=doc.get("comment_id"),
             text=doc.get("text"), user=MentionUser(username=username), permalink=doc.get("permalink"),
             timestamp=_at(doc), resolved=doc.get("timestamp") is not None or doc.get("text") is not None,

@@ -19,7 +19,9 @@ reads the container back before anything else).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.errors import OperationFailure
@@ -35,6 +37,13 @@ LEGACY_SOURCE = "meta"
 LEGACY_POST_ACCOUNT_FIELD = legacy.POST_ACCOUNT_FIELD
 LEGACY_POST_FIELDS = legacy.POST_FIELDS
 LEGACY_POST_STEPS = legacy.POST_STEPS
+def platform_of(doc: Mapping[str, Any]) -> str:
+    """The platform of a stored document. Every one carries ``platform`` once ``platform_fields``
+    has run (at start-up, ``open_store``); one without it is the previous release's: Instagram's.
+    The one place the core names that default."""
+    return str(doc.get("platform") or LEGACY_PLATFORM)
+
+
 def legacy_step(state: str) -> str:
     """The platform step of a post stored without one (its core state names it)."""
     return LEGACY_POST_STEPS.get(state, state)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from socialsync.store import Store
+from socialsync.store.migrations import platform_of
 from socialsync import clock
 
 COLLECTION = "sync_runs"
@@ -53,7 +54,7 @@ async def start_or_join(
         {"_id": run_id},
         {"$setOnInsert": {
             "account_id": account["_id"], "tenant_id": account["tenant_id"], "kind": kind,
-            "platform": account.get("platform") or "instagram",
+            "platform": platform_of(account),
             "trigger": trigger, "status": "queued", "created_at": now, "started_at": None,
             "finished_at": None, "items": {}, "api_calls": 0, "rate_limit_wait_seconds": 0.0,
             "deferrals": 0, "errors": [], "checkpoint": {}, "stages_done": [],
@@ -111,7 +112,7 @@ async def record_skip(store: Store, account: dict[str, Any], kind: str, trigger:
     now = clock.now()
     run = {
         "_id": new_run_id(), "account_id": account["_id"], "tenant_id": account["tenant_id"], "kind": kind,
-        "platform": account.get("platform") or "instagram",
+        "platform": platform_of(account),
         "trigger": trigger, "status": "skipped", "reason": reason, "created_at": now, "started_at": None,
         "finished_at": now, "items": {}, "api_calls": 0, "rate_limit_wait_seconds": 0.0, "deferrals": 0,
         "errors": [], "checkpoint": {}, "stages_done": [],

@@ -18,6 +18,7 @@ from socialsync.store import accounts as account_store
 from socialsync.store import audience as audience_store
 from socialsync.store import media as media_store
 from socialsync.store.media import MediaOut
+from socialsync.store.migrations import platform_of
 from webhooks.auth import tenant_of
 from webhooks.keys import SERVICES
 from webhooks.cursors import next_cursor, open_cursor
@@ -75,7 +76,7 @@ def _figures(account: dict[str, Any], counted: tuple[int, list[float]] | None) -
     posts, rates = counted or (0, [])
     profile = account.get("profile") or {}
     return AccountFigures(
-        account_id=account["_id"], platform=account.get("platform", "instagram"), username=account.get("username"),
+        account_id=account["_id"], platform=platform_of(account), username=account.get("username"),
         followers=int(profile.get("followers_count") or 0), posts=posts,
         engagement_rate=round(sum(rates) / len(rates), 4) if rates else None,
         last_sync=account.get("last_sync"),
