@@ -34,10 +34,10 @@ async def test_mentions_page_newest_first_with_a_stable_cursor(env: Env) -> None
     now = datetime.now(UTC).replace(microsecond=0)
     for i in range(5):
         await comment_store.upsert_mention(env.services.store, comment_store.MentionIn(
-            account_id=acc.account_id, tenant_id=acc.tenant.id, media_id=f"1800000000000{i}", kind="media",
+            account_id=acc.account_id, tenant_id=acc.tenant.id, platform="instagram", media_id=f"1800000000000{i}", kind="media",
             text=f"caption {i} @sandbox_creator", timestamp=now - timedelta(hours=i), media_owner_username=f"fan{i}"))
     await comment_store.upsert_mention(env.services.store, comment_store.MentionIn(  # unresolved: received now
-        account_id=acc.account_id, tenant_id=acc.tenant.id, media_id="18000000000099", comment_id="179", kind="comment"))
+        account_id=acc.account_id, tenant_id=acc.tenant.id, platform="instagram", media_id="18000000000099", comment_id="179", kind="comment"))
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}

@@ -21,6 +21,7 @@ from socialsync.store import accounts as account_store
 from socialsync.store import comments as comment_store
 from socialsync.store import platform_accounts
 from socialsync.store.comments import CommentIn, MentionIn
+from socialsync.store.migrations import platform_of
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ async def resolve_mention(services: Any, account_id: str, media_id: str, comment
     reader = reader_of(services, doc)
     if reader is None or not reader.looks_up_mentions(str(doc.get("login") or "")):
         await comment_store.upsert_mention(services.store, MentionIn(
-            account_id=account_id, tenant_id=doc["tenant_id"], media_id=media_id,
+            account_id=account_id, tenant_id=doc["tenant_id"], platform=platform_of(doc), media_id=media_id,
             comment_id=comment_id, kind="comment" if comment_id else "media",
         ))
         return "stored_unresolved"

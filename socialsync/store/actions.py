@@ -51,7 +51,7 @@ async def ensure_indexes(store: Store) -> None:
 
 async def create(
     store: Store, *, tenant_id: str, account_id: str, comment_id: str, kind: ActionKind,
-    params: dict[str, Any], platform: str = "instagram",
+    params: dict[str, Any], platform: str,
 ) -> dict[str, Any]:
     now = clock.now()
     doc = {

@@ -35,7 +35,7 @@ class CommentIn(BaseModel):
     account_id: str
     tenant_id: str
     comment_id: str
-    platform: str = "instagram"
+    platform: str  # the account's (the caller knows it)
     text: str | None = None
     from_id: str | None = None
     from_username: str | None = None
@@ -247,6 +247,7 @@ async def list_threads(
 class MentionIn(BaseModel):
     account_id: str
     tenant_id: str
+    platform: str  # the account's (the caller knows it)
     media_id: str
     comment_id: str | None = None
     kind: Literal["comment", "media"]
@@ -261,7 +262,7 @@ async def upsert_mention(store: Store, m: MentionIn) -> bool:
     """One document per (account, media, comment); returns True when it was new."""
     now = clock.now()
     key = f"{m.account_id}:{m.media_id}:{m.comment_id or '-'}"
-    set_: dict[str, Any] = {**m.model_dump(exclude_none=True), "platform": "instagram", "updated_at": now}
+    set_: dict[str, Any] = {**m.model_dump(exclude_none=True), "updated_at": now}
     on_insert: dict[str, Any] = {"created_at": now}
     # The listing's sort key: the mention's own time once known, else when it was received.
     if m.timestamp is not None:

@@ -1,8 +1,10 @@
 """Comments for the CRM: list an account's comments (threaded), and moderate one.
 
 Moderation answers 202 with an action id at once; the worker performs the call through the API
-and records the outcome (``GET /v1/actions/{id}``). Requests Meta would refuse (a reply to a
-reply, a reply to a hidden comment) are refused here, before any call, with a specific code.
+and records the outcome (``GET /v1/actions/{id}``). Requests the platforms refuse (a reply to a
+reply, a reply to a hidden comment) are refused here, before any call, with a specific code; a
+platform without comments or moderation (its spec's capabilities) gets 422
+``capability_unavailable``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from socialsync import queue
 from socialsync.platforms.base import Capability
-from socialsync.plugins import is_interface_platform, plugin_for
 from socialsync.store import accounts as account_store
 from socialsync.store import actions as action_store
 from socialsync.store import comments as comment_store
 from socialsync.store.actions import ActionOut
 from socialsync.store.comments import CommentOut
+from socialsync.store.migrations import platform_of
 from webhooks.auth import tenant_of
 from webhooks.cursors import next_cursor, open_cursor
 from webhooks.errors import ApiError, not_found, parse_body
@@ -65,11 +67,10 @@ async def list_comments(request: web.Request) -> web.Response:
     )
     if account is None:
         raise not_found("account")
-    if is_interface_platform(account.get("platform")):
-        plugin = plugin_for(services, account["platform"])
-        if not plugin.spec.has(Capability.COMMENTS):
-            raise ApiError(422, "capability_unavailable",
-                           f"{plugin.spec.display_name} offers no comments API for creators.")
+    plugin = services.platforms.for_account(account)
+    if not plugin.spec.has(Capability.COMMENTS):
+        raise ApiError(422, "capability_unavailable",
+                       f"{plugin.spec.display_name} offers no comments API for creators.")
     q = parse_query(request, CommentQuery)
     scope = f"comments:{account['_id']}"
     try:
@@ -95,8 +96,10 @@ async def _comment(request: web.Request) -> dict[str, Any]:
 def _moderation_allowed(services: Any, account: dict[str, Any]) -> None:
     """422 before anything is queued: the platform has no moderation, or the person unticked
     the scope it needs on the consent screen (``extra.capabilities.moderate_comments``)."""
-    plugin = plugin_for(services, account["platform"])
-    if not plugin.spec.has(Capability.MODERATION) or plugin.moderate is None:
+    plugin = services.platforms.for_account(account)
+    # Instagram's moderation is its ``action_moderation`` part (worker/jobs/comments.py)
+    moderates = plugin.moderate is not None or getattr(plugin, "action_moderation", None) is not None
+    if not plugin.spec.has(Capability.MODERATION) or not moderates:
         raise ApiError(422, "capability_unavailable",
                        f"{plugin.spec.display_name} offers no comment moderation for creators.")
     if ((account.get("extra") or {}).get("capabilities") or {}).get("moderate_comments") is False:
@@ -104,8 +107,8 @@ def _moderation_allowed(services: Any, account: dict[str, Any]) -> None:
                        f"The {plugin.spec.display_name} grant lacks the moderation scope; reconnect and allow it.")
 
 
-def _platform_name(comment: dict[str, Any]) -> str:
-    return {"youtube": "YouTube", "tiktok": "TikTok"}.get(str(comment.get("platform") or ""), "Instagram")
+def _platform_name(services: Any, comment: dict[str, Any]) -> str:
+    return services.platforms.get(platform_of(comment)).spec.display_name
 
 
 async def _start(request: web.Request, comment: dict[str, Any], kind: str, params: dict[str, Any]) -> web.Response:
@@ -116,12 +119,11 @@ async def _start(request: web.Request, comment: dict[str, Any], kind: str, param
             409, "account_unavailable",
             "The comment's account is not active (disconnected or needs reconnect); reconnect it first.",
         )
-    interface = is_interface_platform(account.get("platform"))
-    if interface:
-        _moderation_allowed(services, account)
+    _moderation_allowed(services, account)
     action = await action_store.create(
         services.store, tenant_id=comment["tenant_id"], account_id=comment["account_id"],
         comment_id=comment["comment_id"], kind=kind, params=params,  # type: ignore[arg-type]
+        platform=platform_of(account),
     )
     # one job for every platform: it dispatches to Instagram's moderation or the plugin's part
     await queue.enqueue(
@@ -135,15 +137,16 @@ async def _start(request: web.Request, comment: dict[str, Any], kind: str, param
 async def reply(request: web.Request) -> web.Response:
     body = await parse_body(request, ReplyIn)
     comment = await _comment(request)
+    name = _platform_name(request.app[SERVICES], comment)
     if comment.get("parent_id"):
         raise ApiError(
             422, "cannot_reply_to_reply",
-            f"{_platform_name(comment)} only accepts replies to top-level comments; reply to the parent comment instead.",
+            f"{name} only accepts replies to top-level comments; reply to the parent comment instead.",
             parent_id=comment["parent_id"],
         )
     if comment.get("hidden"):
         raise ApiError(422, "cannot_reply_to_hidden",
-                       f"{_platform_name(comment)} does not accept replies to a hidden comment; unhide it first.")
+                       f"{name} does not accept replies to a hidden comment; unhide it first.")
     return await _start(request, comment, "reply", {"message": body.message})
 
 

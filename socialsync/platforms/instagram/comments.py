@@ -17,6 +17,7 @@ from socialsync.store.comments import CommentIn, MentionIn, Source
 COMMENT_FIELDS = "id,text,timestamp,username,from,like_count,hidden,parent_id,media{id,media_product_type}"
 REPLY_FIELDS = "id,text,timestamp,username,from,like_count,hidden,parent_id"
 MEDIA_FIELDS = "id,timestamp,media_product_type,comments_count"
+PLATFORM = "instagram"
 PAGE_SIZE = 50
 MAX_PAGES = 200  # a guard against a cursor that never ends
 
@@ -31,6 +32,7 @@ def comment_in(
         account_id=access.account_id,
         tenant_id=access.tenant_id,
         comment_id=str(raw["id"]),
+        platform=PLATFORM,
         text=raw.get("text"),
         from_id=str(sender["id"]) if sender.get("id") is not None else None,
         from_username=sender.get("username") or raw.get("username"),
@@ -124,7 +126,7 @@ async def resolve_mention(
         found = body.get("mentioned_comment") or {}
         media = found.get("media") or {}
         return MentionIn(
-            account_id=access.account_id, tenant_id=access.tenant_id, media_id=media_id,
+            account_id=access.account_id, tenant_id=access.tenant_id, platform=PLATFORM, media_id=media_id,
             comment_id=comment_id, kind="comment", text=found.get("text"),
             timestamp=parse_time(found.get("timestamp")), permalink=media.get("permalink"),
             media_owner_username=media.get("username"),
@@ -135,7 +137,7 @@ async def resolve_mention(
     )
     found = body.get("mentioned_media") or {}
     return MentionIn(
-        account_id=access.account_id, tenant_id=access.tenant_id, media_id=media_id, kind="media",
+        account_id=access.account_id, tenant_id=access.tenant_id, platform=PLATFORM, media_id=media_id, kind="media",
         text=found.get("caption"), timestamp=parse_time(found.get("timestamp")),
         permalink=found.get("permalink"), media_owner_username=found.get("username"),
     )

@@ -55,7 +55,7 @@ async def perform(services: Services, access: AccountAccess, action: dict[str, A
             reply_id = await ig_comments.reply(graph_of(services), access, cid, action["params"]["message"])
         parent = await comment_store.get_for_tenant(services.store, access.tenant_id, cid)
         reply = comment_store.CommentIn(
-            account_id=access.account_id, tenant_id=access.tenant_id, comment_id=reply_id,
+            account_id=access.account_id, tenant_id=access.tenant_id, comment_id=reply_id, platform=ig_comments.PLATFORM,
             text=action["params"]["message"], from_id=access.external_id,
             media_id=(parent or {}).get("media_id"), media_product_type=(parent or {}).get("media_product_type"),
             parent_id=cid, timestamp=clock.now(), source="api",
