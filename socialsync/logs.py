@@ -135,10 +135,13 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
 
 
 def announce_mode(settings: Settings) -> None:
-    if settings.sandbox_mode:
+    """A process's loud notice of the platforms it emulates, decided per platform
+    (``settings.sandboxed_platforms``: no app credentials in its block, or forced)."""
+    names = settings.sandboxed_platforms
+    if names:
         get_logger('socialsync').warning(
-            "SANDBOX MODE: no Meta app credentials are set, every platform call goes to the "
-            "emulator; set SOCIALSYNC_INSTAGRAM_APP_ID/SECRET or SOCIALSYNC_META_APP_ID/SECRET "
-            "for real accounts",
-            sandbox_url=settings.sandbox_base_url,
+            f"SANDBOX MODE for {', '.join(names)}: no app credentials are configured for them "
+            "(or SOCIALSYNC_SANDBOX forces it); their calls go to the emulator. Set each "
+            "platform's app credentials for real accounts (README).",
+            platforms=names, sandbox_url=settings.sandbox_base_url,
         )

@@ -63,3 +63,24 @@ async def test_keys_in_query_strings_are_refused_and_not_logged(env: Env, captur
     logs = captured.getvalue()
     assert "/v1/accounts" in logs and "/webhooks/meta" in logs  # the access log was captured
     assert tenant.api_key not in logs and SECRET not in logs
+
+
+def test_the_sandbox_notice_names_the_platforms_each_process_emulates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per platform (Settings.sandboxed_platforms), not from Meta's credentials alone."""
+    from structlog.testing import capture_logs  # noqa: PLC0415
+
+    from socialsync.config import get_settings  # noqa: PLC0415
+    from socialsync.logs import announce_mode  # noqa: PLC0415
+
+    monkeypatch.delenv("SOCIALSYNC_SANDBOX", raising=False)
+    meta_only = get_settings(sandbox=None, instagram_app_id="ig-app", instagram_app_secret="ig-secret")
+    with capture_logs() as logs:
+        announce_mode(meta_only)
+    [notice] = logs
+    assert notice["event"].startswith("SANDBOX MODE for youtube, tiktok") and notice["platforms"] == ["youtube", "tiktok"]
+    every = get_settings(sandbox=None, instagram_app_id="ig-app", instagram_app_secret="ig-secret",
+                         tiktok={"client_key": "k", "client_secret": "s"},
+                         youtube={"client_id": "c.apps.googleusercontent.com", "client_secret": "s"})
+    with capture_logs() as logs:
+        announce_mode(every)
+    assert logs == []

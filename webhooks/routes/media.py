@@ -30,7 +30,7 @@ class MediaQuery(PageQuery):
         default="-timestamp", description="Order (default -timestamp).")
     product_type: Literal["FEED", "REELS", "STORY", "feed", "reels", "story"] | None = Field(
         default=None, description="FEED, REELS or STORY")
-    include_deleted: Flag = Field(default=False, description="Include media deleted on Instagram.")
+    include_deleted: Flag = Field(default=False, description="Include media deleted on the platform.")
 
 
 class MediaPage(BaseModel):
