@@ -36,6 +36,8 @@ async def test_reply_hide_unhide_and_delete_through_the_worker(env: Env) -> None
     by_id = {t["id"]: t for t in threads}
     assert "Ugthread000004" not in by_id and by_id["Ugthread000003"]["hidden"] is True
     assert reply_id in {r["id"] for r in by_id["Ugthread000002"]["replies"]}
+    # each action is stored with its account's platform (the store has no default for it)
+    assert {d["platform"] async for d in env.services.store["comment_actions"].find({})} == {"youtube"}
     unhide = await _act(env, tenant.api_key, "POST", "/v1/comments/Ugthread000003/hide", {"hidden": False})
     await env.run_worker()
     assert (await get(env, tenant.api_key, f"/v1/actions/{unhide['id']}"))["status"] == "succeeded"
@@ -51,4 +53,4 @@ async def test_a_grant_without_the_moderation_scope_answers_422(env: Env) -> Non
     await env.run_worker()
     r = await env.http.post("/v1/comments/Ugthread000003/hide", json={"hidden": True}, headers=env.auth(tenant))
     assert r.status_code == 422 and r.json()["error"]["code"] == "missing_scope", r.text
-    assert await env.services.store["actions"].count_documents({}) == 0
+    assert await env.services.store["comment_actions"].count_documents({}) == 0
