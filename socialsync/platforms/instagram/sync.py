@@ -117,6 +117,11 @@ class StageRun(MediaListing):
         self.counts.clear()
         return out
 
+    def gather(self, points: list[SyncRecord]) -> None:
+        """Metric points for the next batch (counted as ``metric_points``)."""
+        self.pending += points
+        self.counts["metric_points"] += len(points)
+
     def problem(self, stage: str, exc: GraphError | None = None, **details: Any) -> None:
         self.pending.append(StageProblem(stage, details, exc))
 
@@ -174,7 +179,8 @@ class StageRun(MediaListing):
     # --- account insights and audience --------------------------------------------------------------
     async def stage_account_insights(self) -> AsyncIterator[SyncBatch]:
         """Daily series and yesterday's totals, each value labelled with the Pacific day Meta
-        measured (insight_days.py); stored per metric, so a resumed stage loses nothing (the core
+        measured (insight_days.py); stored in one batch (on an error, with what was read so far
+        and the metrics done, so a resumed stage loses nothing and reads nothing twice; the core
         drops points stored before days were labelled)."""
         days = self.settings.sync_account_insights_days if self.view.run_kind == "full" else 3
         cp = self.cp
@@ -191,9 +197,9 @@ class StageRun(MediaListing):
                 if exc.kind is not ErrorKind.PERMISSION:
                     raise
             else:
-                records = [p for metric, series in together.items() for p in points(metric, series)]
+                for metric, series in together.items():
+                    self.gather(points(metric, series))
                 cp["done"] += list(todo)
-                yield self.batch(records, items={"metric_points": len(records)})
         for metric in audience_api.SERIES_METRICS:
             if metric in cp["done"]:
                 continue
@@ -204,11 +210,11 @@ class StageRun(MediaListing):
                     raise
                 self.problem("account_insights", exc, metric=metric)
                 series = []
+            self.gather(points(metric, series))
             cp["done"].append(metric)
-            yield self.batch(points(metric, series), items={"metric_points": len(series)})
         day, totals = await audience_api.read_day_totals(self.graph, self.access, now=self.now)
-        yield self.batch([MetricPoint(m, day, v, source="insights", day=True) for m, v in totals.items()],
-                         items={"metric_points": len(totals)})
+        self.gather([MetricPoint(m, day, v, source="insights", day=True) for m, v in totals.items()])
+        yield self.batch()  # one batch: the series kept so far go with the last batch on an error too
 
     async def stage_audience(self) -> AsyncIterator[SyncBatch]:
         cp = self.cp
