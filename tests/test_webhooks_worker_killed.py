@@ -19,7 +19,7 @@ from tests.webhooks_helpers import comment_change, connected, payload, post_even
 from worker.jobs.webhooks import drain_keys
 
 REPO = Path(__file__).resolve().parent.parent
-DELIVERIES = 1500
+DELIVERIES = 600
 
 
 def start_worker(env: Env) -> subprocess.Popen[bytes]:
@@ -46,7 +46,7 @@ def kill(worker: subprocess.Popen[bytes]) -> None:
     worker.wait()
 
 
-# Starts a worker OS process and 1,500 deliveries: slow, and slower on a loaded machine.
+# Starts a worker OS process and 600 deliveries: slow, and slower on a loaded machine.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
