@@ -43,7 +43,7 @@ from socialsync.publishing.machine import (
 from socialsync.retry import retry_for
 from socialsync.store import accounts as account_store
 from socialsync.store import posts
-from socialsync.store.migrations import legacy_step
+from socialsync.store.migrations import LEGACY_PLATFORM, legacy_step, platform_of
 
 log = get_logger(__name__)
 
@@ -63,7 +63,7 @@ def step_of(post: dict[str, Any]) -> str:
 def publisher_of(services: Services, platform: str | None) -> Any:
     """The platform's Publisher (None when it cannot publish). Documents older than the
     platform field are Instagram's."""
-    return services.platforms.get(platform or "instagram").publish
+    return services.platforms.get(platform or LEGACY_PLATFORM).publish
 
 
 def core_state(publisher: Any, step: str) -> str:
@@ -192,7 +192,7 @@ class PublishRun(PostRun):
 
     async def refused(self, exc: PlatformError) -> str:
         """The platform refused the token and a refresh cannot help (Meta): reconnect."""
-        name = self.services.platforms.get(self.post.get("platform") or "instagram").spec.display_name
+        name = self.services.platforms.get(platform_of(self.post)).spec.display_name
         await lifecycle.account_needs_reconnect(
             self.services, self.post["account_id"],
             f"{name} rejected the token (code {exc.code}/{exc.subcode}) while publishing.")
