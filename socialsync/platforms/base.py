@@ -138,6 +138,9 @@ class PlatformSpec:
     # The platform calls /webhooks/{source}/deauthorize and /data-deletion (Meta); its
     # ``privacy.parse_callback`` verifies them.
     privacy_callbacks: bool = False
+    # The ``media_product_type`` values of its media that are posts (analytics' engagement
+    # figures count them; a story is not one).
+    post_product_types: tuple[str, ...] = ()
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -28,9 +28,12 @@ from webhooks.routes.sync import account_of
 
 routes = web.RouteTableDef()
 RECENT_POSTS = 12
-# The media product types that are posts (a story is not): Instagram's feed posts and reels,
-# TikTok's videos, YouTube's videos and Shorts (each platform's ``media_product_type``).
-FEED_POSTS = ("FEED", "REELS", "TIKTOK", "VIDEO", "SHORTS")
+
+
+def feed_posts(services: Any) -> tuple[str, ...]:
+    """The media product types that are posts, as each platform's spec declares them (Instagram's
+    feed posts and reels, TikTok's videos, YouTube's videos and Shorts; a story is not one)."""
+    return tuple(dict.fromkeys(t for plugin in services.platforms for t in plugin.spec.post_product_types))
 
 
 class AccountFigures(BaseModel):
@@ -101,13 +104,13 @@ async def analytics(request: web.Request) -> web.Response:
     after = open_cursor(request, paging, q.cursor)
     accounts = await account_store.active_for_tenant(store, tenant)
     ids = [a["_id"] for a in accounts]
-    counted = await media_store.figures_by_account(store, ids, product_types=FEED_POSTS, recent=RECENT_POSTS)
+    counted = await media_store.figures_by_account(store, ids, product_types=feed_posts(request.app[SERVICES]), recent=RECENT_POSTS)
     figures = [_figures(a, counted.get(a["_id"])) for a in accounts]
     by_platform: dict[str, list[AccountFigures]] = {}
     for f in figures:
         by_platform.setdefault(f.platform, []).append(f)
     listed = [f for f in figures if not after or f.account_id > after]
-    newest, best = await media_store.newest_and_top(store, tenant, ids, product_types=FEED_POSTS)
+    newest, best = await media_store.newest_and_top(store, tenant, ids, product_types=feed_posts(request.app[SERVICES]))
     recent = [MediaOut.from_doc(d) for d in newest]
     top = [MediaOut.from_doc(d) for d in best]
     out = Analytics(

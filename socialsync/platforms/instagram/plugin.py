@@ -25,6 +25,7 @@ from socialsync.platforms.instagram.limits import FACEBOOK_GRAPH_HOST, INSTAGRAM
 SPEC = PlatformSpec(
     name="instagram",
     display_name="Instagram",
+    post_product_types=("FEED", "REELS"),
     hosts=("www.instagram.com", "api.instagram.com", INSTAGRAM_GRAPH_HOST, "www.facebook.com", FACEBOOK_GRAPH_HOST),
     logins=(
         LoginSpec(

@@ -28,6 +28,7 @@ from socialsync.ratelimit_windows import WindowGovernor
 SPEC = PlatformSpec(
     name="tiktok",
     display_name="TikTok",
+    post_product_types=("TIKTOK",),
     hosts=("www.tiktok.com", "open.tiktokapis.com", "open-upload.tiktokapis.com"),
     logins=(LoginSpec(
         name="tiktok",
