@@ -60,7 +60,9 @@ class Registry:
 
     def for_account(self, account: Mapping[str, object]) -> Platform:
         """The plugin of a stored account (documents before the platform field: Instagram)."""
-        return self.get(str(account.get("platform") or "instagram"))
+        from socialsync.store.migrations import platform_of  # noqa: PLC0415 - store imports platforms
+
+        return self.get(platform_of(account))
 
     def for_source(self, source: str) -> Platform:
         """The plugin that owns a webhook source (``/webhooks/{source}``)."""

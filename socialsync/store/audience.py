@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from socialsync.store import Store
+from socialsync.store.migrations import platform_of
 
 COLLECTION = "audience"
 
@@ -22,7 +23,7 @@ async def put(
     await store[COLLECTION].update_one(
         {"_id": f"{account['_id']}:{metric}:{breakdown}:{day}"},
         {"$set": {"account_id": account["_id"], "tenant_id": account["tenant_id"],
-                  "platform": account.get("platform") or "instagram", "metric": metric,
+                  "platform": platform_of(account), "metric": metric,
                   "breakdown": breakdown, "timeframe": timeframe, "values": values, "taken_at": taken_at}},
         upsert=True,
     )

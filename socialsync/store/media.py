@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from pymongo import UpdateOne
 
 from socialsync.store import Store
+from socialsync.store.migrations import platform_of
 
 COLLECTION = "media"
 
@@ -66,7 +67,7 @@ def record_update(
         **fields,
         "account_id": account["_id"],
         "tenant_id": account["tenant_id"],
-        "platform": account.get("platform") or "instagram",
+        "platform": platform_of(account),
         "external_id": platform_id,
         "deleted": False,
         "deleted_at": None,

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from socialsync.store import Store
+from socialsync.store.migrations import platform_of
 
 COLLECTION = "metrics"
 
@@ -25,7 +26,7 @@ def point(
 ) -> UpdateOne:
     """``day``: ``ts`` is a calendar-day label (00:00 UTC of the measured day), not an instant."""
     fields: dict[str, Any] = {"account_id": account["_id"], "tenant_id": account["tenant_id"],
-                              "platform": account.get("platform") or "instagram", "metric": metric,
+                              "platform": platform_of(account), "metric": metric,
                               "ts": ts, "value": value, "source": source}
     if day:
         fields["day"] = True

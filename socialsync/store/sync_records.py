@@ -32,6 +32,7 @@ from socialsync.store import comments as comment_store
 from socialsync.store import media as media_store
 from socialsync.store import metrics as metrics_store
 from socialsync.store import sync_runs
+from socialsync.store.migrations import platform_of
 
 PROFILE_TOP_LEVEL = ("username", "name", "profile_picture_url")
 
@@ -75,7 +76,7 @@ async def write_batch(
         elif isinstance(r, CommentRecord):
             comments.append(comment_store.CommentIn(
                 account_id=account["_id"], tenant_id=account["tenant_id"], comment_id=r.platform_id,
-                platform=account.get("platform") or "instagram", text=r.text, from_id=r.from_id, from_username=r.from_username, media_id=r.media_id,
+                platform=platform_of(account), text=r.text, from_id=r.from_id, from_username=r.from_username, media_id=r.media_id,
                 parent_id=r.parent_id, timestamp=r.timestamp, source="sync",
             ))
         elif isinstance(r, ItemProblem):
