@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pymongo import monitoring
 
 from socialsync.platforms.base import (
     AccountRef,
@@ -162,3 +163,40 @@ async def test_a_kind_the_platform_does_not_sync_is_a_400_and_starts_nothing(env
     assert r.status_code == 400 and r.json()["error"]["code"] == "unsupported_sync_kind", r.text
     assert "Instagram syncs kinds: full, recent" in r.json()["error"]["message"]
     assert await runs(env, account_id) == before
+
+
+class _AccountReads(monitoring.CommandListener):
+    """Counts the finds of one account document (pymongo's public command monitoring)."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id, self.reads, self.on = account_id, 0, True
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        cmd = event.command
+        if self.on and event.command_name == "find" and cmd.get("find") == "accounts" \
+                and (cmd.get("filter") or {}).get("_id") == self.account_id:
+            self.reads += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None: ...
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None: ...
+
+
+async def test_a_full_sync_reads_its_account_once_not_before_every_stage(env: Env) -> None:
+    """The runner checks the account (still connected, token fresh) before a stage, but reads it
+    again only when the plugin says the token is due, after a refusal, or after REREAD_SECONDS:
+    an Instagram full sync's six stages cost one read of the account, not six."""
+    from tests.sync_helpers import connected, runs, seed_media  # noqa: PLC0415
+
+    await seed_media(env, count=5)
+    _tenant, account_id = await connected(env)
+    reads = _AccountReads(account_id)
+    monitoring.register(reads)  # seen by the clients created from here on: the worker's
+    try:
+        await env.run_worker()
+    finally:
+        reads.on = False
+    (run,) = await runs(env, account_id)
+    assert run["kind"] == "full" and run["status"] == "success", run
+    assert len(run["stages_done"]) == 6
+    assert 1 <= reads.reads <= 3, reads.reads  # the job's load, the runner's one check (+ the lease's)

@@ -6,7 +6,8 @@ checkpoints: for each stage of ``spec.sync_kinds[kind]`` not yet done, every `Sy
 plugin yields is stored (socialsync/store/sync_records.py), then its checkpoint (and cross-run
 ``state``), so a job that is deferred (throttle), retried (transient error) or re-run (worker
 died) continues where it stopped and writes nothing twice. Before each stage the credentials are
-refreshed when the plugin says they are due (`tokens.fresh_ref`); a stage the platform answers
+refreshed when the plugin says they are due (`tokens.fresh_ref`; the account is read again at
+most every REREAD_SECONDS otherwise, `_Credentials`); a stage the platform answers
 ``token_invalid`` gets one forced refresh (`tokens.refresh_account(refused=)`: a token another
 job already rotated is not rotated again) and runs again; refused twice, the account needs a
 reconnect. A ``counts`` stage without a checkpoint starts from the ids of the stored media inside
@@ -47,6 +48,7 @@ Heartbeat = Callable[[], Awaitable[None]]
 SKIPPABLE = frozenset({ErrorKind.CAPABILITY_MISSING, ErrorKind.INVALID_PARAMETER})
 LOOKBACK_STAGE = "counts"
 DEFAULT_LOOKBACK_DAYS = 30
+REREAD_SECONDS = 30.0  # the longest a run goes on with credentials it read (see _Credentials)
 
 
 async def execute(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any],
@@ -63,11 +65,13 @@ async def execute(services: Services, plugin: Platform, account: dict[str, Any],
     done = run.setdefault("stages_done", [])
     run.setdefault("checkpoint", {})
     sharers = max(1, await account_store.count_active(store, plugin.name))
+    creds = _Credentials(services, plugin, account["_id"])
     for stage in plugin.spec.sync_kinds[run["kind"]]:
         if stage in done:
             continue
         try:
-            partial = await _stage_refreshing_once(services, plugin, account, run, stage, sharers, heartbeat) or partial
+            partial = await _stage_refreshing_once(services, plugin, account, run, stage, sharers, heartbeat,
+                                                   creds) or partial
         except PlatformError as exc:
             if exc.kind not in skipped:
                 raise
@@ -80,12 +84,33 @@ async def execute(services: Services, plugin: Platform, account: dict[str, Any],
     return "partial" if partial else "success"
 
 
+class _Credentials:
+    """The account's credentials across the stages of one run: read (and refreshed when due)
+    before a stage, and read again only when the plugin says they are due, after a refusal, or
+    once REREAD_SECONDS have passed since the last read (a disconnect mid-run stops the run at
+    its next stage within that time), not before every stage: a full sync's six stages read the
+    account once instead of six times."""
+
+    def __init__(self, services: Services, plugin: Platform, account_id: str) -> None:
+        self.services, self.plugin, self.account_id = services, plugin, account_id
+        self.ref: AccountRef | None = None
+        self.read_at = 0.0
+
+    async def current(self, *, again: bool = False) -> AccountRef | None:
+        now = self.services.clock.time()
+        due = getattr(self.plugin.tokens, "due", None)
+        if (again or self.ref is None or now - self.read_at >= REREAD_SECONDS
+                or (due is not None and due(self.ref.credentials, self.services.clock.now()))):
+            self.ref, self.read_at = await tokens.fresh_ref(self.services, self.account_id), now
+        return self.ref
+
+
 async def _stage_refreshing_once(services: Services, plugin: Platform, account: dict[str, Any], run: dict[str, Any],
-                                 stage: str, sharers: int, heartbeat: Heartbeat) -> bool:
+                                 stage: str, sharers: int, heartbeat: Heartbeat, creds: _Credentials) -> bool:
     """One stage; a refused token is refreshed once (across concurrent jobs) and the stage goes
     on from its checkpoint. Returns whether an item problem made the run partial."""
     for attempt in (1, 2):
-        ref = await tokens.fresh_ref(services, account["_id"])
+        ref = await creds.current(again=attempt == 2)
         if ref is None:
             raise AccountUnavailable(f"account {account['_id']} is no longer active")
         try:
