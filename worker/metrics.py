@@ -244,5 +244,24 @@ def _platform_hosts() -> dict[str, frozenset[str]]:
     return hosts
 
 
+@functools.cache
+def _scope_prefixes() -> tuple[tuple[str, str], ...]:
+    """(budget scope prefix, platform) of every registered platform, from its spec."""
+    from socialsync.platforms.registry import PLATFORMS, plugin_class  # noqa: PLC0415
+
+    prefixes: list[tuple[str, str]] = []
+    for name in PLATFORMS:
+        try:
+            spec = plugin_class(name).spec
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not stop the metrics
+            log.warning("no budget scopes for platform", platform=name, error=type(exc).__name__)
+            continue
+        prefixes += [(prefix, name) for prefix in (*spec.budget_scope_prefixes, f"{name}:")]
+    return tuple(prefixes)
+
+
 def _platform_of_scope(scope: str) -> str:
-    return "instagram" if scope.startswith(("ig:", "app:graph.")) else scope.split(":", 1)[0] or "other"
+    for prefix, name in _scope_prefixes():
+        if scope.startswith(prefix):
+            return name
+    return scope.split(":", 1)[0] or "other"

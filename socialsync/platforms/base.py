@@ -141,6 +141,9 @@ class PlatformSpec:
     # The ``media_product_type`` values of its media that are posts (analytics' engagement
     # figures count them; a story is not one).
     post_product_types: tuple[str, ...] = ()
+    # Prefixes of the rate-limit budget scopes its calls spend when they do not start with
+    # "<name>:" (metrics label a refusal with the platform whose scope it was).
+    budget_scope_prefixes: tuple[str, ...] = ()
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

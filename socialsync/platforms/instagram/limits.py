@@ -26,6 +26,10 @@ def app_scope(host: str) -> str:
     return f"app:{host}"
 
 
+# The scopes above as prefixes (the spec's budget_scope_prefixes): per account, per Graph host.
+BUDGET_SCOPE_PREFIXES = ("ig:", "app:graph.")
+
+
 def account_scope(ig_user_id: str) -> str:
     return f"ig:{ig_user_id}"
 

@@ -20,12 +20,13 @@ from socialsync.platforms.instagram.settings import (
 )
 from socialsync.platforms.instagram.sync import STAGES, InstagramSync
 from socialsync.platforms.instagram.tokens import InstagramTokens
-from socialsync.platforms.instagram.limits import FACEBOOK_GRAPH_HOST, INSTAGRAM_GRAPH_HOST, POLICY
+from socialsync.platforms.instagram.limits import BUDGET_SCOPE_PREFIXES, FACEBOOK_GRAPH_HOST, INSTAGRAM_GRAPH_HOST, POLICY
 
 SPEC = PlatformSpec(
     name="instagram",
     display_name="Instagram",
     post_product_types=("FEED", "REELS"),
+    budget_scope_prefixes=BUDGET_SCOPE_PREFIXES,
     hosts=("www.instagram.com", "api.instagram.com", INSTAGRAM_GRAPH_HOST, "www.facebook.com", FACEBOOK_GRAPH_HOST),
     logins=(
         LoginSpec(
