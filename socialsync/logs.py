@@ -10,6 +10,7 @@ string that looks like a Meta token, one of our API keys or a bearer credential.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -20,10 +21,11 @@ import structlog
 from socialsync.config import Settings
 
 REDACTED = "[redacted]"
-# A name says "secret" when it contains one of these words, or is one of the OAuth/Meta names.
+# A name says "secret" when it contains one of these words, or is one of the OAuth names (and
+# the platforms' own: each spec's ``secret_names``).
 SECRET_WORDS = ("secret", "token", "key", "password", "passwd", "authorization", "signed_request", "cookie")
-SECRET_NAMES = frozenset({"code", "state", "hub.verify_token", "api_key", "access_token", "client_secret",
-                          "signed_request", "fb_exchange_token", "input_token", "refresh_token"})
+SECRET_NAMES = frozenset({"code", "state", "api_key", "access_token", "client_secret", "input_token",
+                          "refresh_token"})
 # Structured log fields named like this carry a secret. ``code`` and ``state`` are redacted as
 # parameters (query strings, forms, headers) only: as field names they are error codes and
 # post states, which operators need.
@@ -35,17 +37,35 @@ _PARAM = re.compile(rf"(?P<pre>(?:^|(?<=[?&;\s\"'(,{{])))(?P<name>{_NAME})=(?P<v
 # "name": "value" (JSON) and Name: value (an HTTP header line).
 _JSON_PAIR = re.compile(rf'(?P<name>"{_NAME}"\s*:\s*)"(?P<value>[^"\\]*)"')
 _HEADER = re.compile(r"(?im)^(?P<name>[A-Za-z0-9_.\-]+)(?P<sep>:[ \t]*)(?P<value>.+)$")
-# Meta token shapes (IG-login "IGAA…/IGQ…", Facebook "EAA…"), our API keys, bearer values.
-_TOKEN_SHAPES = re.compile(
-    r"\b(?:IGAA|IGQV|EAA)[A-Za-z0-9_\-]{16,}|\bssk_[A-Za-z0-9_\-]{16,}|\bwhsec_[A-Za-z0-9_\-]{16,}"
-    r"|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}"
-)
+# Our API keys, webhook secrets, bearer values (+ the platforms' token shapes: `_token_shapes`).
+_OWN_TOKEN_SHAPES = (r"\bssk_[A-Za-z0-9_\-]{16,}", r"\bwhsec_[A-Za-z0-9_\-]{16,}",
+                     r"(?i:bearer|basic)\s+[A-Za-z0-9._~+/=\-]{8,}")
+
+
+@functools.cache
+def _platform_secrets() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(secret parameter names, token-shape patterns) every registered platform's spec declares.
+    Read once, when the first text is redacted (the plugins import this module)."""
+    from socialsync.platforms.registry import PLATFORMS, plugin_class  # noqa: PLC0415
+
+    names: set[str] = set()
+    shapes: list[str] = []
+    for name in PLATFORMS:
+        spec = plugin_class(name).spec  # a plugin that cannot load fails loudly: secrets must not leak
+        names.update(spec.secret_names)
+        shapes.extend(spec.secret_shapes)
+    return frozenset(names), tuple(shapes)
+
+
+@functools.cache
+def _token_shapes() -> re.Pattern[str]:
+    return re.compile("|".join((*_platform_secrets()[1], *_OWN_TOKEN_SHAPES)))
 
 
 def is_secret_name(name: str) -> bool:
     """True for a parameter, header or field name that carries a secret."""
     low = name.lower().replace("%2e", ".").replace("%5f", "_").replace("-", "_").strip("\"' ")
-    return low in SECRET_NAMES or any(word in low for word in SECRET_WORDS)
+    return low in SECRET_NAMES or low in _platform_secrets()[0] or any(word in low for word in SECRET_WORDS)
 
 
 def _param(match: re.Match[str]) -> str:
@@ -63,7 +83,7 @@ def redact_text(text: str) -> str:
         text = _HEADER.sub(
             lambda m: f"{m['name']}{m['sep']}{REDACTED}" if is_secret_name(m["name"]) else m[0], text
         )
-    return _TOKEN_SHAPES.sub(REDACTED, text)
+    return _token_shapes().sub(REDACTED, text)
 
 
 def is_secret_field(key: str) -> bool:

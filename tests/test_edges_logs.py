@@ -12,7 +12,7 @@ from socialsync.logs import configure_logging, get_logger, log_handler, redact, 
 from tests.conftest import Env
 
 SECRET = "s3cr3t-VALUE-42"
-NAMES = ["hub.verify_token", "api_key", "access_token", "client_secret", "code", "state", "signed_request",
+NAMES = ["hub.verify_token", "fb_exchange_token", "api_key", "access_token", "client_secret", "code", "state", "signed_request",
          "my_secret", "X-Refresh-Token", "apikey", "db_password", "privateKey"]
 
 
@@ -27,6 +27,16 @@ def test_every_secret_name_is_redacted_in_queries_forms_json_and_headers(name: s
     for text in texts:
         assert SECRET not in redact_text(text), text
     assert "limit=5" in redact_text(texts[0]) and "y=1" in redact_text(texts[0])
+
+
+@pytest.mark.parametrize("token", ["IGAAKx1f3yZbZCbZAExampleToken0123456789", "EAAGm0PX4ZCpsBAExample0123456789",
+                                   "ssk_live_0123456789abcdefghij"])
+def test_token_shapes_are_redacted_wherever_they_appear(token: str) -> None:
+    """Meta's token shapes come from the Instagram plugin's spec (secret_shapes), ours from the
+    redactor itself: a token pasted into free text (an error message, a URL path) is hidden."""
+    for text in (f"the platform said: invalid token {token} (190)", f"GET /v24.0/me/{token}/media"):
+        out = redact_text(text)
+        assert token not in out and "[redacted]" in out, out
 
 
 def test_structured_fields_are_redacted_by_name_at_any_depth() -> None:

@@ -144,6 +144,10 @@ class PlatformSpec:
     # Prefixes of the rate-limit budget scopes its calls spend when they do not start with
     # "<name>:" (metrics label a refusal with the platform whose scope it was).
     budget_scope_prefixes: tuple[str, ...] = ()
+    # What the log redactor (socialsync/logs.py) must hide besides the OAuth names: the
+    # platform's own secret parameter names (lower case) and regexes of its token shapes.
+    secret_names: frozenset[str] = frozenset()
+    secret_shapes: tuple[str, ...] = ()
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -27,6 +27,10 @@ SPEC = PlatformSpec(
     display_name="Instagram",
     post_product_types=("FEED", "REELS"),
     budget_scope_prefixes=BUDGET_SCOPE_PREFIXES,
+    # Meta's webhook verify token, token exchange and signed requests; IG-login tokens
+    # ("IGAA…", "IGQV…") and Facebook ones ("EAA…").
+    secret_names=frozenset({"hub.verify_token", "fb_exchange_token", "signed_request"}),
+    secret_shapes=(r"\b(?:IGAA|IGQV|EAA)[A-Za-z0-9_\-]{16,}",),
     hosts=("www.instagram.com", "api.instagram.com", INSTAGRAM_GRAPH_HOST, "www.facebook.com", FACEBOOK_GRAPH_HOST),
     logins=(
         LoginSpec(
