@@ -10,13 +10,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from socialsync.config import Settings
 
-# How to make a platform real: the variables of its app credentials (README "Configure real apps").
-CREDENTIALS_HINT = {
-    "instagram": "SOCIALSYNC_INSTAGRAM_APP_ID + SOCIALSYNC_INSTAGRAM_APP_SECRET (Instagram Login) "
-                 "or SOCIALSYNC_META_APP_ID + SOCIALSYNC_META_APP_SECRET (Facebook Login)",
-    "tiktok": "SOCIALSYNC_TIKTOK__CLIENT_KEY + SOCIALSYNC_TIKTOK__CLIENT_SECRET",
-    "youtube": "SOCIALSYNC_YOUTUBE__CLIENT_ID + SOCIALSYNC_YOUTUBE__CLIENT_SECRET",
-}
+def credentials_hint(name: str) -> str:
+    """How to make a platform real: the variables of its app credentials (its spec's)."""
+    from socialsync.platforms.registry import plugin_class  # noqa: PLC0415
+
+    return plugin_class(name).spec.credentials_hint
 
 
 def redact_url(url: str) -> str:
@@ -57,7 +55,7 @@ def sandbox_banner(settings: Settings, *, tty: bool) -> str:
         f"    {settings.sandbox_base_url}",
         "Nothing reaches those real platforms; accounts and posts there are fake.",
         "To use a real platform, set (in the environment or .env):",
-        *(f"  {name}: {CREDENTIALS_HINT[name]}" for name in names if name in CREDENTIALS_HINT),
+        *(f"  {name}: {hint}" for name in names if (hint := credentials_hint(name))),
     ]
     if settings.sandbox:
         lines.append("(SOCIALSYNC_SANDBOX=true forces this mode for every platform: unset it as well.)")
@@ -110,13 +108,17 @@ class Summary:
             if p.name == self.token_key_file else f"\n  (created {display_path(p)})"
             for p in self.created
         )
+        from socialsync.platforms.registry import PLATFORMS  # noqa: PLC0415
+
+        names = list(PLATFORMS)
+        choices = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         return (
             f"\nsocialsync is up ({mode}):\n{body}{created}\n\n"
             "Quick start (in another shell):\n"
             f"  {cli_command()} tenant create my-crm   # prints the tenant's API key, once\n"
             f"  curl -s -X POST {web}/v1/connect -H \"Authorization: Bearer $API_KEY\" "
             "-H 'Content-Type: application/json' "
-            "-d '{\"platform\": \"instagram\", \"return_url\": \"http://localhost:3000/connected\"}'\n"
-            "  (platform: instagram, tiktok or youtube)\n"
+            f"-d '{{\"platform\": \"{names[0]}\", \"return_url\": \"http://localhost:3000/connected\"}}'\n"
+            f"  (platform: {choices})\n"
             "\nPress Ctrl-C to stop.\n"
         )

@@ -148,6 +148,8 @@ class PlatformSpec:
     # platform's own secret parameter names (lower case) and regexes of its token shapes.
     secret_names: frozenset[str] = frozenset()
     secret_shapes: tuple[str, ...] = ()
+    # How to make it real: the variables of its app credentials (the `socialsync up` banner).
+    credentials_hint: str = ""
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -25,6 +25,8 @@ from socialsync.platforms.instagram.limits import BUDGET_SCOPE_PREFIXES, FACEBOO
 SPEC = PlatformSpec(
     name="instagram",
     display_name="Instagram",
+    credentials_hint=("SOCIALSYNC_INSTAGRAM_APP_ID + SOCIALSYNC_INSTAGRAM_APP_SECRET (Instagram Login) "
+                      "or SOCIALSYNC_META_APP_ID + SOCIALSYNC_META_APP_SECRET (Facebook Login)"),
     post_product_types=("FEED", "REELS"),
     budget_scope_prefixes=BUDGET_SCOPE_PREFIXES,
     # Meta's webhook verify token, token exchange and signed requests; IG-login tokens

@@ -28,6 +28,7 @@ from socialsync.ratelimit_windows import WindowGovernor
 SPEC = PlatformSpec(
     name="tiktok",
     display_name="TikTok",
+    credentials_hint="SOCIALSYNC_TIKTOK__CLIENT_KEY + SOCIALSYNC_TIKTOK__CLIENT_SECRET",
     post_product_types=("TIKTOK",),
     hosts=("www.tiktok.com", "open.tiktokapis.com", "open-upload.tiktokapis.com"),
     logins=(LoginSpec(

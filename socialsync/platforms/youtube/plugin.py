@@ -39,6 +39,7 @@ from socialsync import clock
 SPEC = PlatformSpec(
     name="youtube",
     display_name="YouTube",
+    credentials_hint="SOCIALSYNC_YOUTUBE__CLIENT_ID + SOCIALSYNC_YOUTUBE__CLIENT_SECRET",
     post_product_types=("VIDEO", "SHORTS"),
     hosts=tuple(h.split("//", 1)[1] for h in (ACCOUNTS_URL, OAUTH2_URL, API_URL, ANALYTICS_URL, HUB_URL)),
     logins=(
