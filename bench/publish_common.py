@@ -63,7 +63,7 @@ class Stack:
             token = (await self.sandbox.post("/_sandbox/tokens", json={"username": username, "kind": "ig_long"})).json()
             now = datetime.now(UTC)
             ids.append(await upsert_connected(self.services.store, ConnectedAccount(
-                tenant_id=tenant.id, login="instagram", external_id=created["ig_user_id"], username=username,
+                tenant_id=tenant.id, platform="instagram", login="instagram", external_id=created["ig_user_id"], username=username,
                 scopes=list(self.settings.instagram_scopes),
                 token=StoredToken(ciphertext=self.services.cipher.encrypt(token["access_token"]), kind="ig_long_lived",
                                   issued_at=now, expires_at=now + timedelta(days=60)),

@@ -41,7 +41,7 @@ async def main(per_type: int) -> None:
         token = (await bench.sandbox.post("/_sandbox/tokens", json={"username": "ops_pub"})).json()["access_token"]
         now = datetime.now(UTC)
         account_id = await account_store.upsert_connected(bench.services.store, ConnectedAccount(
-            tenant_id="ten_bench", login="instagram", external_id=ig_user_id, username="ops_pub",
+            tenant_id="ten_bench", platform="instagram", login="instagram", external_id=ig_user_id, username="ops_pub",
             scopes=["instagram_business_basic", "instagram_business_content_publish"],
             token=StoredToken(ciphertext=bench.services.cipher.encrypt(token), kind="ig_long_lived",
                               issued_at=now, expires_at=now + timedelta(days=60)),

@@ -86,7 +86,7 @@ async def one_round(workers: int, args: argparse.Namespace, redis_url: str, mong
                 token = (await sandbox.post("/_sandbox/tokens", json={"username": username, "kind": "ig_long"})).json()
                 now = datetime.now(UTC)
                 account_ids.append(await upsert_connected(services.store, ConnectedAccount(
-                    tenant_id=tenant.id, login="instagram", external_id=created["ig_user_id"], username=username,
+                    tenant_id=tenant.id, platform="instagram", login="instagram", external_id=created["ig_user_id"], username=username,
                     scopes=list(settings.instagram_scopes),
                     token=StoredToken(ciphertext=services.cipher.encrypt(token["access_token"]), kind="ig_long_lived",
                                       issued_at=now, expires_at=now + timedelta(days=60)),

@@ -52,7 +52,7 @@ class Bench:
         token = (await self.sandbox.post("/_sandbox/tokens", json={"username": username})).json()["access_token"]
         now = datetime.now(UTC)
         account_id = await account_store.upsert_connected(self.services.store, ConnectedAccount(
-            tenant_id="ten_bench", login="instagram", external_id=ig_user_id, username=username,
+            tenant_id="ten_bench", platform="instagram", login="instagram", external_id=ig_user_id, username=username,
             scopes=["instagram_business_basic", "instagram_business_manage_insights"],
             token=StoredToken(ciphertext=self.services.cipher.encrypt(token), kind="ig_long_lived",
                               issued_at=now, expires_at=now + timedelta(days=60)),

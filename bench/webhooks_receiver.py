@@ -130,7 +130,7 @@ async def seed_account(redis_url: str, mongo_url: str, key: str) -> None:
 
         await ensure_indexes(s.store)
         await upsert_connected(s.store, ConnectedAccount(
-            tenant_id="ten_bench", login="instagram", external_id=IG_ID, username="bench", scopes=[],
+            tenant_id="ten_bench", platform="instagram", login="instagram", external_id=IG_ID, username="bench", scopes=[],
             token=StoredToken(ciphertext=s.cipher.encrypt("IGAAbench"), kind="ig_long_lived", issued_at=datetime.now(UTC))))
 
 

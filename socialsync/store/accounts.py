@@ -39,7 +39,7 @@ class ConnectedAccount(BaseModel):
     the store a platform's `NewAccount` instead (``upsert_new``)."""
 
     tenant_id: str
-    platform: str = "instagram"
+    platform: str
     login: str
     external_id: str
     username: str

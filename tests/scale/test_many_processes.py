@@ -68,7 +68,7 @@ async def make_accounts(env: Env, tenant_id: str) -> list[tuple[str, str, list[s
         token = (await env.sandbox.post("/_sandbox/tokens", json={"username": username})).json()["access_token"]
         now = datetime.now(UTC)
         account_id = await account_store.upsert_connected(env.services.store, ConnectedAccount(
-            tenant_id=tenant_id, login="instagram", external_id=ig_user_id, username=username,
+            tenant_id=tenant_id, platform="instagram", login="instagram", external_id=ig_user_id, username=username,
             scopes=["instagram_business_basic", "instagram_business_manage_insights",
                     "instagram_business_content_publish", "instagram_business_manage_comments"],
             token=StoredToken(ciphertext=env.services.cipher.encrypt(token), kind="ig_long_lived",
