@@ -13,7 +13,16 @@ from socialsync.crypto import TokenCipher
 from socialsync.platforms.base import AccountRef, AccountUnavailable, Credentials
 from socialsync.store.migrations import platform_of
 
-EXTRA_FIELDS = ("page_id", "page_name", "platform_user_id", "insights_unavailable_before", "platform_data")
+# Account fields every platform keeps at the top level (store/accounts.upsert_new).
+CORE_TOP_FIELDS = ("platform_user_id",)
+
+
+def top_fields(account: dict[str, Any]) -> tuple[str, ...]:
+    """The account's fields kept at the top level of its document that plugins see in
+    ``extra``: the core's and its platform's own (``PlatformSpec.account_top_fields``)."""
+    from socialsync.platforms.registry import plugin_class  # noqa: PLC0415 - the registry imports plugins
+
+    return (*CORE_TOP_FIELDS, *plugin_class(platform_of(account)).spec.account_top_fields)
 
 
 def credentials_of(token: dict[str, Any], cipher: TokenCipher, scopes: tuple[str, ...] = ()) -> Credentials:
@@ -41,6 +50,6 @@ def account_ref(account: dict[str, Any], cipher: TokenCipher, *, require_active:
         login=account.get("login") or "", external_id=account["external_id"],
         credentials=credentials_of(account["token"], cipher, tuple(account.get("scopes") or ())),
         profile=account.get("profile") or {},
-        # the platform's own fields (``extra``, TikTok/YouTube) and Instagram's top-level ones
-        extra={**(account.get("extra") or {}), **{k: account[k] for k in EXTRA_FIELDS if k in account}},
+        # the platform's own fields: under ``extra``, and those it keeps at the top level
+        extra={**(account.get("extra") or {}), **{k: account[k] for k in top_fields(account) if k in account}},
     )

@@ -40,3 +40,23 @@ async def test_daily_values_carry_the_measured_pacific_day(env: Env) -> None:
     assert -1 not in shown.values() and len(shown) == 30
     views = (await env.http.get(f"/v1/accounts/{account_id}/metrics", headers=h, params={"name": "views"})).json()
     assert [p["ts"][:10] for p in views["data"]] == [(today - timedelta(days=1)).isoformat()]
+
+
+async def test_instagram_fields_stored_at_the_top_level_reach_the_plugin(env: Env) -> None:
+    """The previous release kept Instagram's own account fields (page, insights cut-off) at the
+    top level of the account document; the plugin still sees them in `AccountRef.extra` (its
+    spec's account_top_fields) and a sync keeps writing them there, not under ``extra``."""
+    from socialsync.credentials import account_ref  # noqa: PLC0415
+    from socialsync.platforms.records import AccountExtra  # noqa: PLC0415
+    from socialsync.store import sync_records  # noqa: PLC0415
+
+    _tenant, account_id = await connected(env)
+    cut = datetime(2024, 5, 1, tzinfo=UTC)
+    await env.services.store.accounts.update_one({"_id": account_id}, {"$set": {"insights_unavailable_before": cut}})
+    doc = await env.services.store.accounts.find_one({"_id": account_id})
+    assert account_ref(doc, env.services.cipher).extra["insights_unavailable_before"] == cut
+    later = datetime(2024, 6, 1, tzinfo=UTC)
+    await sync_records.write_batch(env.services.store, doc, {"_id": "run_test"},
+                                   [AccountExtra({"insights_unavailable_before": later})], now=datetime.now(UTC))
+    doc = await env.services.store.accounts.find_one({"_id": account_id})
+    assert doc["insights_unavailable_before"] == later and "insights_unavailable_before" not in (doc.get("extra") or {})

@@ -150,6 +150,9 @@ class PlatformSpec:
     secret_shapes: tuple[str, ...] = ()
     # How to make it real: the variables of its app credentials (the `socialsync up` banner).
     credentials_hint: str = ""
+    # Its own account fields kept at the top level of the stored account (the shape of the
+    # release before the core), not under ``extra``; plugins see them in `AccountRef.extra`.
+    account_top_fields: tuple[str, ...] = ()
 
     def login(self, name: str) -> LoginSpec:
         for login in self.logins:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from socialsync.credentials import EXTRA_FIELDS
+from socialsync.credentials import top_fields
 from socialsync.platforms.base import (
     AccountExtra,
     AudienceRecord,
@@ -93,11 +93,12 @@ async def write_batch(
         account["profile"] = {**(account.get("profile") or {}),
                               **{k: v for k, v in profile.items() if k not in PROFILE_TOP_LEVEL}}
     if extra:
-        # Instagram's own fields sit at the top level (credentials.EXTRA_FIELDS), others in ``extra``
+        # a platform's top-level fields (credentials.top_fields) stay there, others go in ``extra``
+        top = top_fields(account)
         await store.accounts.update_one({"_id": account["_id"]}, {"$set": {
-            (k if k in EXTRA_FIELDS else "extra." + k): v for k, v in extra.items()}})
+            (k if k in top else "extra." + k): v for k, v in extra.items()}})
         for k, v in extra.items():
-            (account if k in EXTRA_FIELDS else account.setdefault("extra", {}))[k] = v
+            (account if k in top else account.setdefault("extra", {}))[k] = v
     followers = (account.get("profile") or {}).get("followers_count")
     await media_store.write(store, [
         _gone(account, run["_id"], m.platform_id, now) if m.fields.get("deleted") else

@@ -29,6 +29,7 @@ SPEC = PlatformSpec(
                       "or SOCIALSYNC_META_APP_ID + SOCIALSYNC_META_APP_SECRET (Facebook Login)"),
     post_product_types=("FEED", "REELS"),
     budget_scope_prefixes=BUDGET_SCOPE_PREFIXES,
+    account_top_fields=("page_id", "page_name", "insights_unavailable_before"),
     # Meta's webhook verify token, token exchange and signed requests; IG-login tokens
     # ("IGAA…", "IGQV…") and Facebook ones ("EAA…").
     secret_names=frozenset({"hub.verify_token", "fb_exchange_token", "signed_request"}),
