@@ -303,10 +303,7 @@ async def nudge(services: Services, platform: str, value: str) -> int:
         return 0
     now = _now()
     count = 0
-    async for post in services.store[posts.COLLECTION].find(
-        {"platform": platform, f"platform_fields.{field}": value, "state": {"$in": list(posts.ACTIVE_STATES)},
-         "next_check_at": {"$gt": now}}, {"_id": 1, "tick": 1},
-    ):
+    for post in await posts.waiting_with_platform_field(services.store, platform, field, value, now=now):
         doc = await posts.compare_and_set(
             services.store, post["_id"], tick=post["tick"], states=posts.ACTIVE_STATES,
             set_fields={"next_check_at": now, "webhook_nudged_at": now}, inc={"tick": 1},

@@ -243,6 +243,17 @@ async def claim_overdue_events(
     return claimed
 
 
+async def waiting_with_platform_field(store: Store, platform: str, field: str, value: str, *,
+                                      now: datetime) -> list[dict[str, Any]]:
+    """(id, tick) of the active posts of ``platform`` whose platform field ``field`` is ``value``
+    and that wait for a later step (``next_check_at`` after ``now``)."""
+    found = store[COLLECTION].find(
+        {"platform": platform, f"platform_fields.{field}": value, "state": {"$in": list(ACTIVE_STATES)},
+         "next_check_at": {"$gt": now}}, {"_id": 1, "tick": 1},
+    )
+    return [d async for d in found]
+
+
 async def media_ids_claimed(store: Store, external_id: str, media_ids: list[str]) -> set[str]:
     cursor = store[COLLECTION].find(
         {"external_id": external_id, "media_id": {"$in": media_ids}}, {"media_id": 1}
