@@ -1,6 +1,6 @@
 """The one webhook inbox: stored deliveries of every source, processed a page at a time.
 
-The receiver (webhooks/routes/meta_webhooks.py, ``/webhooks/{source}``) stores each verified
+The receiver (webhooks/routes/inbox.py, ``/webhooks/{source}``) stores each verified
 delivery raw in ``webhook_events`` (with its ``source``) before answering 200; the drain job
 (worker/jobs/webhooks.py) hands pages of pending events to `process_batch`. Here the source's
 plugin (``inbound.normalize``) turns each body into changes, and the core applies them by kind:
@@ -34,6 +34,7 @@ from socialsync.platforms.registry import UnknownPlatform
 from socialsync.store import accounts as account_store
 from socialsync.store import comments as comment_store
 from socialsync.store import webhook_events
+from socialsync.store.migrations import LEGACY_SOURCE
 
 log = get_logger(__name__)
 # MongoDB or Redis unreachable: the drain fails and its events stay pending (not marked failed)
@@ -42,7 +43,7 @@ UNAVAILABLE = (ConnectionFailure, RedisConnectionError, RedisTimeoutError, OSErr
 
 def _normalized(services: Any, doc: dict[str, Any]) -> tuple[Platform, Sequence[Change | RejectedChange]] | None:
     try:
-        plugin = services.platforms.for_source(doc.get("source") or "meta")
+        plugin = services.platforms.for_source(doc.get("source") or LEGACY_SOURCE)
     except UnknownPlatform:
         return None
     if plugin.inbound is None:

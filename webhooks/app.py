@@ -8,7 +8,7 @@ The root app holds the middlewares (they wrap every sub-app's handlers too), the
 - ``/webhooks``: platform deliveries, ``/webhooks/{source}`` (and Meta's privacy callbacks).
 Route modules keep writing full paths (``/v1/accounts``); ``SUBAPPS`` decides where each route
 lives by its prefix. ``/webhooks/{source}`` dispatches to the plugin registry
-(``routes/meta_webhooks.py``: ``Registry.for_source``). A callback of a flow no platform declares is 404
+(``routes/inbox.py``: ``Registry.for_source``). A callback of a flow no platform declares is 404
 ``unknown_platform``; another method than GET on a known one is 405.
 Another area mounts its own sub-app with ``mount(app, "/ops", sub)`` (it shares the root's keys).
 """
@@ -30,7 +30,7 @@ from webhooks.errors import error_middleware
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.params import path_middleware
 from webhooks.routes import accounts, admin, connect, oauth, ops
-from webhooks.routes import actions, comments, meta_webhooks, privacy, webhook_endpoint
+from webhooks.routes import actions, comments, inbox, privacy, webhook_endpoint
 from webhooks.routes import events as events_routes
 from webhooks.routes import posts
 from webhooks.routes import analytics, media, sync
@@ -40,8 +40,8 @@ from webhooks.routes import platform_quota
 
 # Every module that serves routes: each exposes `routes` (a RouteTableDef). Add new areas here.
 # oauth's /oauth/{flow}/callback serves every platform's connect flow; every webhook source is
-# served by meta_webhooks.
-ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, meta_webhooks, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
+# served by inbox.
+ROUTE_MODULES = (ops, admin, connect, accounts, oauth, openapi, inbox, privacy, comments, actions, webhook_endpoint, posts, sync, media, metrics_routes, analytics, events_routes, platform_quota, mentions)
 SUBAPPS = ("/v1", "/oauth", "/webhooks")
 
 

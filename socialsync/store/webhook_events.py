@@ -25,6 +25,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from socialsync.store import Store
+from socialsync.store.migrations import LEGACY_SOURCE
 from socialsync import clock
 
 COLLECTION = "webhook_events"
@@ -34,12 +35,12 @@ PROCESSED = "processed"
 LEGACY_QUEUED = "queued"  # the previous release's pending state of interface-platform deliveries
 
 
-def event_id(body: bytes, source: str = "meta") -> str:
-    """Per source. Meta's ids (from before other sources existed) hash the body alone; other
-    sources' are ``<source>:whe_<hash>``, the form their deliveries were stored under before the
+def event_id(body: bytes, source: str = LEGACY_SOURCE) -> str:
+    """Per source. The ids of the previous release's only source (LEGACY_SOURCE) hash the body
+    alone; other sources' are ``<source>:whe_<hash>``, the form their deliveries were stored under before the
     one inbox, so a re-delivery across the upgrade is still absorbed."""
     digest = "whe_" + hashlib.sha256(body).hexdigest()[:32]
-    return digest if source == "meta" else f"{source}:{digest}"
+    return digest if source == LEGACY_SOURCE else f"{source}:{digest}"
 
 
 async def ensure_indexes(store: Store) -> None:
@@ -51,7 +52,7 @@ async def ensure_indexes(store: Store) -> None:
 
 async def record(
     store: Store, body: bytes, *, accounts: list[str], fields: dict[str, int], ttl: timedelta,
-    source: str = "meta", rejected: list[dict[str, Any]] | None = None, now: datetime | None = None,
+    source: str = LEGACY_SOURCE, rejected: list[dict[str, Any]] | None = None, now: datetime | None = None,
 ) -> tuple[str, bool]:
     """Store a delivery durably. Returns (event id, needs processing): False when the same body
     was stored before and already processed. A plain insert in the usual case (an insert costs

@@ -32,6 +32,7 @@ from socialsync.logs import get_logger
 from socialsync.platforms.base import Change, InboundRequest, Platform
 from socialsync.platforms.registry import UnknownPlatform
 from socialsync.store import webhook_events
+from socialsync.store.migrations import LEGACY_SOURCE
 from webhooks.errors import ApiError, not_found
 from webhooks.keys import SERVICES, SETTINGS
 from webhooks.metrics import REGISTRY
@@ -63,7 +64,7 @@ class _Metrics:
 
     def delivery(self, source: str, outcome: str) -> None:
         self.source_deliveries.labels(source, outcome).inc()
-        if source == "meta":
+        if source == LEGACY_SOURCE:  # the previous release's per-outcome counter, kept for dashboards
             self.deliveries.labels(outcome).inc()
 
 
@@ -175,7 +176,7 @@ async def receive(request: web.Request) -> web.Response:
             await queue.enqueue(services.redis, queue.WEBHOOKS_DRAIN, job_id=job_id, defer_seconds=defer)
         except Exception as exc:  # noqa: BLE001 - stored durably: the sweeper will enqueue it
             log.warning("webhook event stored but not enqueued", event_id=eid, error=type(exc).__name__)
-    if source == "meta":
+    if source == LEGACY_SOURCE:  # the previous release's per-field counter
         by_label = Tally("other" if c.kind == "other" else _safe_key(c.field) for c in changes if isinstance(c, Change))
         for label, count in by_label.items():
             metrics.changes.labels(label).inc(count)
