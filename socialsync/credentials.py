@@ -20,9 +20,13 @@ CORE_TOP_FIELDS = ("platform_user_id",)
 def top_fields(account: dict[str, Any]) -> tuple[str, ...]:
     """The account's fields kept at the top level of its document that plugins see in
     ``extra``: the core's and its platform's own (``PlatformSpec.account_top_fields``)."""
-    from socialsync.platforms.registry import plugin_class  # noqa: PLC0415 - the registry imports plugins
+    from socialsync.platforms.registry import UnknownPlatform, plugin_class  # noqa: PLC0415 - it imports plugins
 
-    return (*CORE_TOP_FIELDS, *plugin_class(platform_of(account)).spec.account_top_fields)
+    try:
+        own = plugin_class(platform_of(account)).spec.account_top_fields
+    except UnknownPlatform:  # a platform registered at run time (a test's toy): none of its own
+        own = ()
+    return (*CORE_TOP_FIELDS, *own)
 
 
 def credentials_of(token: dict[str, Any], cipher: TokenCipher, scopes: tuple[str, ...] = ()) -> Credentials:
